@@ -1,0 +1,25 @@
+"""SSE events to canonical bytes: an ``event:`` line, one ``data:`` line per line of data, a blank line."""
+
+from __future__ import annotations
+
+
+def encode(event: str | None, data: str, id: str | None = None) -> bytes:
+    """Frame one event.
+
+    Data holding line breaks is split into several ``data:`` lines at CRLF, CR or LF, exactly the
+    ends the decoder recognises, so decoding the frame gives back ``data`` with LF joins.
+    """
+    if "\n" in data or "\r" in data:
+        lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+        body = "".join(f"data: {line}\n" for line in lines)
+    else:
+        body = f"data: {data}\n"
+    head = "" if event is None else f"event: {event}\n"
+    if id is not None:
+        head += f"id: {id}\n"
+    return f"{head}{body}\n".encode()
+
+
+def encode_comment(text: str = "") -> bytes:
+    """A comment frame: ignored by every conforming parser, it keeps idle intermediaries awake."""
+    return f": {text}\n\n".encode() if text else b":\n\n"
