@@ -50,10 +50,10 @@ class SSEDecoder:
         "_data",
         "_error",
         "_event",
+        "_keep_partial",
         "_last_id",
         "_max",
         "_pending",
-        "_keep_partial",
         "_retry",
     )
 
@@ -195,9 +195,9 @@ class SSEDecoder:
         elif name == b"id":
             if b"\x00" not in value:
                 self._last_id = value.decode("utf-8", "replace")
-        elif name == b"retry":
-            if value.isdigit():  # bytes.isdigit is ASCII-only: "+5", " 5", "５" are all refused
-                self._retry = int(value)
+        elif name == b"retry" and value.isdigit():
+            # bytes.isdigit is ASCII-only: "+5", " 5" and non-ASCII digits are all refused.
+            self._retry = int(value)
 
     def _make_event(self, raw: bytes) -> SSEEvent:
         data = self._data
