@@ -1,0 +1,763 @@
+"""The repair state machine: any Anthropic-compatible event sequence in, a valid Messages stream out.
+
+Pure and synchronous (the caller brings the I/O, as in h11). It never raises on upstream input: what
+it can fix it fixes and records as an anomaly by FAULTS.md ID; what it cannot fix becomes a
+``Failure`` the caller answers with retry, resume or ``finalize``. An event it did not change goes out
+with its original data text.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from sseguard.protocol.anomalies import AnomalyLog
+from sseguard.protocol.events import (
+    CONTENT_BLOCK_DELTA,
+    CONTENT_BLOCK_START,
+    CONTENT_BLOCK_STOP,
+    DELTA_BLOCKS,
+    DELTA_HOME_BLOCK,
+    ERROR,
+    MESSAGE_DELTA,
+    MESSAGE_START,
+    MESSAGE_STOP,
+    PING,
+    TOOL_BLOCKS,
+    Event,
+)
+from sseguard.protocol.glue import split_glued
+from sseguard.sse.decoder import SSEEvent
+
+# Usage counters a client reads as numbers (F15); other usage keys pass through as sent.
+USAGE_NUMBERS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+# Lost glued fragments of these types lose content the stream cannot get back (F02).
+_CONTENT_TYPES = frozenset({MESSAGE_START, CONTENT_BLOCK_START, CONTENT_BLOCK_DELTA})
+_DONE = "[DONE]"
+_MESSAGE_DEFAULTS = (
+    ("type", "message"),
+    ("role", "assistant"),
+    ("model", ""),
+    ("stop_reason", None),
+    ("stop_sequence", None),
+)
+
+
+class Phase(enum.Enum):
+    """Where the output stream stands in the Messages grammar."""
+
+    IDLE = "before message_start"
+    MESSAGE = "inside the message"
+    ENDED = "after message_stop"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Failure:
+    """Why the upstream stream cannot be completed as it is.
+
+    ``error_type`` is the Anthropic error type a truthful ending uses (``overloaded_error`` for an
+    upstream overload, ``api_error`` for a broken stream, ``timeout_error`` for a stall);
+    ``upstream_error`` is the upstream's own error payload when it sent one (F17).
+    """
+
+    fault: str
+    error_type: str
+    message: str
+    upstream_error: dict[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class Block:
+    """One content block of the output stream, under its output (renumbered) index."""
+
+    index: int
+    type: str
+    upstream_index: int
+    open: bool = True
+    held: dict[str, Any] | None = None  # the start payload of a tool block held whole (F14)
+    json_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.text_parts)
+
+
+class Repairer:
+    """Feed upstream SSE events, get back events a strict client accepts.
+
+    Options: ``atomic_tools`` holds each tool_use block until it stopped and its JSON parsed (F14);
+    ``max_start_repeats`` is how many same-id ``message_start`` repeats without progress count as a
+    loop (F11); ``drop_events`` names unknown event types to drop instead of passing through (F10).
+    """
+
+    def __init__(
+        self,
+        *,
+        atomic_tools: bool = True,
+        max_start_repeats: int = 3,
+        drop_events: Iterable[str] = (),
+    ) -> None:
+        self.atomic_tools = atomic_tools
+        self.max_start_repeats = max_start_repeats
+        self.drop_events = frozenset(drop_events)
+        self.anomalies = AnomalyLog()
+        self.phase = Phase.IDLE
+        self.failure: Failure | None = None
+        self.message_id: str | None = None
+        self.model: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.blocks: list[Block] = []
+        self.emitted = 0  # events handed to the caller: 0 means nothing is committed yet
+        self._by_upstream: dict[int, Block] = {}
+        self._open: Block | None = None
+        self._next_index = 0
+        self._repeats = 0
+        self._held_delta: dict[str, Any] | None = None
+        self._pending_stop: tuple[Block, Event] | None = None
+        self._early: list[Event] = []  # unknown events seen before message_start (F10)
+        self._tool_ids: set[str] = set()
+        self._continuing = False
+        self._splice = False
+        self._output_base = 0
+        self._handlers: dict[str, Callable[[dict[str, Any], str], list[Event]]] = {
+            CONTENT_BLOCK_DELTA: self._on_delta,
+            CONTENT_BLOCK_START: self._on_block_start,
+            CONTENT_BLOCK_STOP: self._on_block_stop,
+            MESSAGE_START: self._on_message_start,
+            MESSAGE_DELTA: self._on_message_delta,
+            MESSAGE_STOP: self._on_message_stop,
+            PING: self._on_ping,
+            ERROR: self._on_error,
+        }
+
+    # -- what callers decide on -------------------------------------------------------------
+
+    @property
+    def started(self) -> bool:
+        return self.message_id is not None
+
+    @property
+    def ended(self) -> bool:
+        """The message ended properly: ``message_stop`` went out."""
+        return self.phase is Phase.ENDED
+
+    @property
+    def failed(self) -> bool:
+        return self.phase is Phase.FAILED
+
+    @property
+    def open_block(self) -> Block | None:
+        """The block a client holds open (a held tool block is not one: the client never saw it)."""
+        blk = self._open
+        return blk if blk is not None and blk.held is None else None
+
+    @property
+    def delivered_text(self) -> str:
+        """All text of text blocks sent so far: the assistant prefill a resume continues from."""
+        return "".join(b.text for b in self.blocks if b.type == "text")
+
+    @property
+    def thinking_sent(self) -> bool:
+        return any(b.type in ("thinking", "redacted_thinking") for b in self.blocks)
+
+    @property
+    def resumable(self) -> bool:
+        """A resume can splice a continuation in: text so far, no thinking, no tool call sent."""
+        return (
+            self.started
+            and not self.thinking_sent
+            and all(b.type == "text" for b in self.blocks)
+            and self.phase is not Phase.ENDED
+        )
+
+    # -- input ------------------------------------------------------------------------------
+
+    def feed(self, sse: SSEEvent) -> list[Event]:
+        out = self._feed(sse.event, sse.data)
+        self.emitted += len(out)
+        return out
+
+    def feed_many(self, events: Iterable[SSEEvent]) -> list[Event]:
+        out: list[Event] = []
+        for e in events:
+            out += self.feed(e)
+        return out
+
+    def close(self) -> list[Event]:
+        """The upstream stream ended. A stream without ``message_stop`` is never a success (F16)."""
+        out = self._flush_pending_stop()
+        if self.phase is Phase.IDLE:
+            self._fail("F16", "api_error", "the upstream stream ended before any event")
+        elif self.phase is Phase.MESSAGE:
+            delta = self._held_delta
+            if delta is not None and (delta.get("delta") or {}).get("stop_reason"):
+                # The upstream said how the message ended; only message_stop was lost.
+                self.anomalies.record("F16", "message_stop missing after message_delta; completed")
+                out += self._finish()
+            else:
+                open_desc = f", inside a {self._open.type} block" if self._open else ""
+                self._fail(
+                    "F16",
+                    "api_error",
+                    f"the upstream stream ended without message_stop{open_desc}",
+                )
+        self.emitted += len(out)
+        return out
+
+    def fail(self, fault: str, error_type: str, message: str) -> None:
+        """The caller's own verdict (a stall, a cut connection, an oversized event) ends the stream."""
+        if self.phase in (Phase.IDLE, Phase.MESSAGE):
+            self._fail(fault, error_type, message)
+
+    def begin_continuation(self) -> None:
+        """Accept a second upstream stream that continues this message (resume after a failure).
+
+        Its ``message_start`` is absorbed and its usage merged; a text block it opens while a text
+        block is still open here continues that block, so the client sees one message, contiguous
+        block indices and one ``message_stop``.
+        """
+        if not self.started or self.phase is Phase.ENDED:
+            raise RuntimeError("only a started, unfinished message can be continued")
+        self.phase = Phase.MESSAGE
+        self.failure = None
+        self._continuing = True
+        self._splice = True
+        self._by_upstream = {}
+        self._held_delta = None
+        self._repeats = 0
+        self._output_base = int(self.usage.get("output_tokens") or 0)
+
+    def terminate(self) -> list[Event]:
+        """End the stream here: flush a held stop, close the open block a client holds.
+
+        For ``finalize``: the caller appends the truthful last events. A held tool block is dropped,
+        never half-sent.
+        """
+        out = self._flush_pending_stop()
+        blk = self._open
+        if blk is not None:
+            self._open = None
+            blk.open = False
+            if blk.held is None:
+                out.append(Event.of({"type": CONTENT_BLOCK_STOP, "index": blk.index}))
+            else:
+                self._discard(blk)
+        self.phase = Phase.ENDED
+        self.emitted += len(out)
+        return out
+
+    # -- dispatch ---------------------------------------------------------------------------
+
+    def _feed(self, name: str | None, data: str) -> list[Event]:
+        if self.failed:
+            return []
+        try:
+            payload = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            return self._unparseable(name, data)
+        if type(payload) is not dict:
+            return self._unparseable(name, data)
+        etype = payload.get("type")
+        if type(etype) is not str:
+            if name is None or name not in self._handlers:
+                self.anomalies.record("F03", f"event without a type dropped: {data[:60]!r}")
+                return []
+            payload["type"] = etype = name
+            data = orjson.dumps(payload).decode()
+            self.anomalies.record("F03", f"data without type; named {name} by its event: line")
+        elif name != etype:
+            self.anomalies.record(
+                "F03",
+                "no event: line" if name is None else f"event: {name} carried a {etype}",
+            )
+        if self.phase is Phase.ENDED:
+            self.anomalies.record("F23b", f"{etype} after message_stop dropped")
+            return []
+        pending = self._pending_stop
+        if pending is not None and not self._late_signature(etype, payload, pending[0]):
+            self._pending_stop = None
+            return [pending[1], *self._dispatch(name, etype, data, payload)]
+        return self._dispatch(name, etype, data, payload)
+
+    def _dispatch(
+        self, name: str | None, etype: str, data: str, payload: dict[str, Any]
+    ) -> list[Event]:
+        handler = self._handlers.get(etype)
+        if handler is None:
+            return self._on_unknown(name, etype, data, payload)
+        return handler(payload, data)
+
+    def _late_signature(self, etype: str, payload: dict[str, Any], blk: Block) -> bool:
+        if etype != CONTENT_BLOCK_DELTA:
+            return False
+        up = payload.get("index")
+        delta = payload.get("delta")
+        return (
+            type(up) is int
+            and self._by_upstream.get(up) is blk
+            and type(delta) is dict
+            and delta.get("type") == "signature_delta"
+        )
+
+    def _unparseable(self, name: str | None, data: str) -> list[Event]:
+        stripped = data.strip()
+        if stripped == _DONE:
+            self.anomalies.record("F01", "data: [DONE] dropped")
+            return []
+        if self.phase is Phase.ENDED:
+            self.anomalies.record("F23b", f"data after message_stop dropped: {data[:60]!r}")
+            return []
+        pieces = split_glued(data)
+        found = sum(not p.lost for p in pieces)
+        if found and len(pieces) > 1:
+            self.anomalies.record(
+                "F02", f"{found} events glued in one; {len(pieces) - found} fragment(s) lost"
+            )
+            out: list[Event] = []
+            for i, piece in enumerate(pieces):
+                if piece.lost:
+                    self._lost(piece.announced_types(), piece.text)
+                else:
+                    out += self._feed(piece.name if i or piece.name else name, piece.text)
+                if self.failed:
+                    break
+            return out
+        if name is not None and name not in self._handlers:
+            # Forward compatibility (F10): an unknown event's data is not ours to judge.
+            return self._on_unknown(name, name, data, None)
+        types = [t for p in pieces for t in p.announced_types()] or ([name] if name else [])
+        self._lost(types, data)
+        return []
+
+    def _lost(self, types: list[str], fragment: str) -> None:
+        if any(t in _CONTENT_TYPES for t in types):
+            self._fail(
+                "F02",
+                "api_error",
+                f"an upstream event was cut short or garbled ({len(fragment)} characters of the "
+                f"answer lost: {fragment[:60]!r}); the stream cannot be completed as sent",
+            )
+        else:
+            self.anomalies.record("F02", f"damaged event data dropped: {fragment[:60]!r}")
+
+    # -- message level ----------------------------------------------------------------------
+
+    def _on_message_start(self, payload: dict[str, Any], data: str) -> list[Event]:
+        msg = payload.get("message")
+        mid = msg.get("id") if type(msg) is dict else None
+        if self.phase is Phase.MESSAGE and not self._continuing:
+            if mid is not None and mid != self.message_id:
+                self._fail(
+                    "F11",
+                    "api_error",
+                    f"the upstream started a second message ({mid}) inside {self.message_id}",
+                )
+                return []
+            self._repeats += 1
+            self.anomalies.record("F11", "repeated message_start dropped")
+            if self._repeats >= self.max_start_repeats:
+                self._fail(
+                    "F11",
+                    "api_error",
+                    f"the upstream repeated message_start {self._repeats + 1} times without content",
+                )
+            return []
+        if self._continuing:
+            self._continuing = False
+            usage = msg.get("usage") if type(msg) is dict else None
+            if type(usage) is dict:
+                # The continuation re-reads our prefill as input: keep the original input count.
+                out_tokens = usage.get("output_tokens")
+                if type(out_tokens) is int:
+                    self.usage["output_tokens"] = self._output_base + out_tokens
+            return []
+        changed = False
+        if type(msg) is not dict:
+            msg = {}
+            self.anomalies.record("F11", "message_start without a message object")
+        if type(msg.get("id")) is not str:
+            msg["id"] = f"msg_sseguard_{uuid.uuid4().hex[:24]}"
+            changed = True
+        if type(msg.get("content")) is not list:
+            msg["content"] = []
+            changed = True
+        for key, default in _MESSAGE_DEFAULTS:
+            if key not in msg:
+                msg[key] = default
+                changed = True
+        usage = msg.get("usage")
+        if type(usage) is not dict:
+            usage = msg["usage"] = {}
+            changed = True
+        for key in ("input_tokens", "output_tokens"):
+            if not _is_number(usage.get(key)):
+                self.anomalies.record(
+                    "F15", f"message_start usage.{key} was {usage.get(key)!r}; 0 sent"
+                )
+                usage[key] = 0
+                changed = True
+        for key in USAGE_NUMBERS[2:]:
+            if key in usage and not _is_number(usage[key]):
+                usage[key] = 0
+                changed = True
+        if usage["input_tokens"] == 0:
+            self.anomalies.record("F15", "message_start reports 0 input tokens")
+        self.message_id = msg["id"]
+        self.model = msg.get("model")
+        self.usage = {k: v for k, v in usage.items() if _is_number(v)}
+        self.phase = Phase.MESSAGE
+        if changed:
+            payload["message"] = msg
+            first = Event.of(payload)
+        else:
+            first = Event(MESSAGE_START, data, payload)
+        out = [first, *self._early]
+        self._early = []
+        return out
+
+    def _on_message_delta(self, payload: dict[str, Any], data: str) -> list[Event]:
+        if self.phase is not Phase.MESSAGE:
+            self.anomalies.record("F16", "message_delta before message_start dropped")
+            return []
+        out = self._close_open("message_delta")
+        if self.failed:
+            return out
+        delta = payload.get("delta")
+        if type(delta) is not dict:
+            delta = payload["delta"] = {}
+        usage = payload.get("usage")
+        if type(usage) is not dict:
+            self.anomalies.record("F15", "message_delta without usage; last known values sent")
+            usage = payload["usage"] = {}
+        for key in USAGE_NUMBERS:
+            value = usage.get(key, _MISSING)
+            if value is _MISSING and key != "output_tokens":
+                continue
+            if not _is_number(value):
+                last = self.usage.get(key, 0)
+                if value is not _MISSING or key == "output_tokens":
+                    self.anomalies.record(
+                        "F15", f"message_delta usage.{key} was {_show(value)}; {last} sent"
+                    )
+                usage[key] = last
+        if self._output_base:
+            usage["output_tokens"] = self._output_base + usage["output_tokens"]
+        self.usage.update((k, v) for k, v in usage.items() if _is_number(v))
+        held = self._held_delta
+        if held is not None:
+            self.anomalies.record("F16", "message_delta repeated; merged into one")
+            held["delta"].update((k, v) for k, v in delta.items() if v is not None)
+            held["usage"].update(usage)
+        else:
+            self._held_delta = payload
+        return out
+
+    def _on_message_stop(self, payload: dict[str, Any], data: str) -> list[Event]:
+        if self.phase is not Phase.MESSAGE:
+            self.anomalies.record("F16", "message_stop before message_start dropped")
+            return []
+        out = self._close_open("message_stop")
+        if self.failed:
+            return out
+        return out + self._finish(Event(MESSAGE_STOP, data, payload))
+
+    def _finish(self, stop: Event | None = None) -> list[Event]:
+        out = self._close_open("the end of the message")
+        if self.failed:
+            return out
+        delta = self._held_delta
+        if delta is None:
+            self.anomalies.record("F16", "message_stop without message_delta; end_turn sent")
+            delta = {
+                "type": MESSAGE_DELTA,
+                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
+                "usage": {"output_tokens": self.usage.get("output_tokens", 0)},
+            }
+        self._held_delta = None
+        out.append(Event.of(delta))
+        out.append(stop or Event.of({"type": MESSAGE_STOP}))
+        self.phase = Phase.ENDED
+        return out
+
+    def _on_ping(self, payload: dict[str, Any], data: str) -> list[Event]:
+        # Before message_start a ping must not commit the client's stream to this upstream.
+        return [Event(PING, data, payload)] if self.phase is Phase.MESSAGE else []
+
+    def _on_error(self, payload: dict[str, Any], data: str) -> list[Event]:
+        err = payload.get("error")
+        err = err if type(err) is dict else {}
+        etype = _text(err.get("type"), "api_error")
+        message = _text(err.get("message"), "no message")
+        self._fail("F17", etype, f"the upstream sent an error event: {etype}: {message}", payload)
+        return []
+
+    def _on_unknown(
+        self, name: str | None, etype: str, data: str, payload: dict[str, Any] | None
+    ) -> list[Event]:
+        if etype in self.drop_events:
+            self.anomalies.record("F10", f"{etype} dropped by configuration")
+            return []
+        self.anomalies.record("F10", f"unknown event {etype} passed through")
+        event = Event(name or etype, data, payload if payload is not None else {})
+        if self.phase is Phase.IDLE:
+            self._early.append(event)
+            return []
+        return [event]
+
+    # -- block level ------------------------------------------------------------------------
+
+    def _on_block_start(self, payload: dict[str, Any], data: str) -> list[Event]:
+        out: list[Event] = []
+        if self.phase is Phase.IDLE:
+            self.anomalies.record(
+                "F11", "content_block_start before message_start; one synthesized"
+            )
+            out = self._on_message_start({"type": MESSAGE_START, "message": {}}, "")
+        up = payload.get("index")
+        block = payload.get("content_block")
+        if type(block) is not dict or type(block.get("type")) is not str:
+            self.anomalies.record("F12", "content_block_start without a typed block dropped")
+            return out
+        if type(up) is not int:
+            up = max(self._by_upstream, default=-1) + 1
+            self.anomalies.record("F12", f"content_block_start without index; {up} assumed")
+        btype: str = block["type"]
+        current = self._open
+        splice, self._splice = self._splice, False
+        if current is not None:
+            if splice and current.type == "text" and btype == "text":
+                # The continuation's first text block carries on the interrupted one.
+                self._by_upstream[up] = current
+                return out
+            if current.upstream_index == up:
+                self.anomalies.record(
+                    "F12", f"duplicate content_block_start for index {up} dropped"
+                )
+                return out
+            out += self._close_open(f"content_block_start index {up}")
+            if self.failed:
+                return out
+        elif up in self._by_upstream:
+            self.anomalies.record("F12", f"index {up} reused for a new block; renumbered")
+        changed = False
+        if btype in TOOL_BLOCKS:
+            if type(block.get("input")) is not dict:
+                self.anomalies.record("F14", f"{btype} start without input; input {{}} sent")
+                block["input"] = {}
+                changed = True
+        elif btype == "text" and type(block.get("text")) is not str:
+            block["text"] = ""
+            changed = True
+        index = self._next_index
+        self._next_index += 1
+        if index != up:
+            self.anomalies.record("F12", f"block index {up} renumbered to {index}")
+            payload["index"] = index
+            changed = True
+        blk = Block(index, btype, up)
+        self._by_upstream[up] = blk
+        self._open = blk
+        self.blocks.append(blk)
+        if btype in TOOL_BLOCKS and self.atomic_tools:
+            blk.held = payload  # released whole at its stop, once its JSON parses (F14)
+            return out
+        if btype == "text" and block["text"]:
+            blk.text_parts.append(block["text"])
+        out.append(Event.of(payload) if changed else Event(CONTENT_BLOCK_START, data, payload))
+        return out
+
+    def _on_delta(self, payload: dict[str, Any], data: str) -> list[Event]:
+        up = payload.get("index")
+        blk = self._by_upstream.get(up) if type(up) is int else None
+        delta = payload.get("delta")
+        dtype = delta.get("type") if type(delta) is dict else None
+        if blk is None or not blk.open:
+            pending = self._pending_stop
+            if pending is not None and pending[0] is blk and dtype == "signature_delta":
+                self.anomalies.record(
+                    "F27", "signature_delta after content_block_stop; moved before it"
+                )
+                if payload["index"] != blk.index:
+                    payload["index"] = blk.index
+                    return [Event.of(payload)]
+                return [Event(CONTENT_BLOCK_DELTA, data, payload)]
+            self.anomalies.record(
+                "F12", f"delta for {'closed' if blk else 'unknown'} block {up} dropped"
+            )
+            return []
+        if type(delta) is not dict or type(dtype) is not str:
+            self.anomalies.record("F12", f"delta without a type for block {up} dropped")
+            return []
+        out: list[Event] = []
+        homes = DELTA_BLOCKS.get(dtype)
+        if homes is not None and blk.type not in homes:
+            home = DELTA_HOME_BLOCK.get(dtype)
+            if home is None:
+                self.anomalies.record("F13", f"{dtype} in a {blk.type} block dropped")
+                return []
+            self.anomalies.record("F13", f"{dtype} in a {blk.type} block; re-homed in a new block")
+            out = self._close_open(f"a {dtype}", record=False)
+            new = Block(self._next_index, home["type"], blk.upstream_index)
+            self._next_index += 1
+            self._by_upstream[blk.upstream_index] = new
+            self._open = new
+            self.blocks.append(new)
+            out.append(
+                Event.of(
+                    {"type": CONTENT_BLOCK_START, "index": new.index, "content_block": dict(home)}
+                )
+            )
+            blk = new
+        self._repeats = 0
+        if dtype == "text_delta":
+            text = delta.get("text")
+            if type(text) is str:
+                blk.text_parts.append(text)
+        elif dtype == "input_json_delta":
+            part = delta.get("partial_json")
+            if type(part) is not str or not part:
+                return out  # an empty fragment carries nothing and trips some accumulators (F14)
+            if blk.held is not None:
+                blk.json_parts.append(part)
+                return out
+        if blk.index != up:
+            payload["index"] = blk.index
+            out.append(Event.of(payload))
+        else:
+            out.append(Event(CONTENT_BLOCK_DELTA, data, payload))
+        return out
+
+    def _on_block_stop(self, payload: dict[str, Any], data: str) -> list[Event]:
+        up = payload.get("index")
+        blk = self._by_upstream.get(up) if type(up) is int else None
+        if blk is None or not blk.open:
+            self.anomalies.record(
+                "F12", f"content_block_stop for {'closed' if blk else 'unknown'} block {up} dropped"
+            )
+            return []
+        stop = Event(CONTENT_BLOCK_STOP, data, payload) if blk.index == up else None
+        return self._close_block(blk, stop, upstream_stop=True)
+
+    def _close_open(self, why: str, *, record: bool = True) -> list[Event]:
+        blk = self._open
+        if blk is None:
+            return []
+        if record:
+            self.anomalies.record("F16", f"block {blk.upstream_index} not stopped before {why}")
+        return self._close_block(blk, None)
+
+    def _close_block(
+        self, blk: Block, stop: Event | None, *, upstream_stop: bool = False
+    ) -> list[Event]:
+        blk.open = False
+        if self._open is blk:
+            self._open = None
+        if stop is None:
+            stop = Event.of({"type": CONTENT_BLOCK_STOP, "index": blk.index})
+        if blk.held is not None:
+            return self._release_tool(blk, stop)
+        if upstream_stop and blk.type == "thinking":
+            # Hold the stop one event: a late signature_delta must still land inside (F27).
+            self._pending_stop = (blk, stop)
+            return []
+        return [stop]
+
+    def _release_tool(self, blk: Block, stop: Event) -> list[Event]:
+        start = blk.held
+        assert start is not None
+        text = "".join(blk.json_parts)
+        if text:
+            try:
+                value = orjson.loads(text)
+            except orjson.JSONDecodeError:
+                value = None
+            if type(value) is not dict:
+                self._fail(
+                    "F14",
+                    "api_error",
+                    f"the upstream's {blk.type} input JSON is incomplete or invalid "
+                    f"({len(text)} characters ending {text[-40:]!r})",
+                )
+                return []
+        tool_id = start["content_block"].get("id")
+        if type(tool_id) is str:
+            if tool_id in self._tool_ids:
+                self.anomalies.record("F14", f"duplicate tool call {tool_id} dropped")
+                self._discard(blk)
+                return []
+            self._tool_ids.add(tool_id)
+        blk.held = None
+        out = [Event.of(start)]
+        if text:
+            out.append(
+                Event.of(
+                    {
+                        "type": CONTENT_BLOCK_DELTA,
+                        "index": blk.index,
+                        "delta": {"type": "input_json_delta", "partial_json": text},
+                    }
+                )
+            )
+        out.append(stop)
+        return out
+
+    def _discard(self, blk: Block) -> None:
+        """Forget a held block the client never saw; its index is free again."""
+        self.blocks.remove(blk)
+        self._next_index = blk.index
+        for up, b in list(self._by_upstream.items()):
+            if b is blk:
+                del self._by_upstream[up]
+
+    def _flush_pending_stop(self) -> list[Event]:
+        pending = self._pending_stop
+        if pending is None:
+            return []
+        self._pending_stop = None
+        return [pending[1]]
+
+    def _fail(
+        self,
+        fault: str,
+        error_type: str,
+        message: str,
+        upstream_error: dict[str, Any] | None = None,
+    ) -> None:
+        self.anomalies.record(fault, message)
+        self.failure = Failure(fault, error_type, message, upstream_error)
+        self.phase = Phase.FAILED
+        blk = self._open
+        if blk is not None and blk.held is not None:
+            self._open = None
+            self._discard(blk)
+
+
+_MISSING: Any = object()
+
+
+def _is_number(value: object) -> bool:
+    t = type(value)
+    return t is int or t is float
+
+
+def _text(value: object, default: str) -> str:
+    return value if type(value) is str else default
+
+
+def _show(value: object) -> str:
+    return "missing" if value is _MISSING else repr(value)
+
+
+__all__ = ["Block", "Failure", "Phase", "Repairer"]
