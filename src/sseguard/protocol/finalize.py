@@ -41,7 +41,6 @@ def finalize(
     cause = cause or state.failure or Failure("F16", "api_error", "the upstream stream broke off")
     started = state.started
     out = state.terminate()
-    closing = len(out)  # terminate() counted its own events as emitted
     if mode == "finalize":
         if not started:
             out.append(
@@ -73,7 +72,6 @@ def finalize(
         out.append(Event.of({"type": MESSAGE_STOP}))
     else:
         out.append(error_event(cause, describe_delivery(state)))
-    state.emitted += len(out) - closing
     return out
 
 

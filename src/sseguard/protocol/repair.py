@@ -119,7 +119,6 @@ class Repairer:
         self.model: str | None = None
         self.usage: dict[str, Any] = {}
         self.blocks: list[Block] = []
-        self.emitted = 0  # events handed to the caller: 0 means nothing is committed yet
         self._by_upstream: dict[int, Block] = {}
         self._open: Block | None = None
         self._next_index = 0
@@ -185,9 +184,7 @@ class Repairer:
     # -- input ------------------------------------------------------------------------------
 
     def feed(self, sse: SSEEvent) -> list[Event]:
-        out = self._feed(sse.event, sse.data)
-        self.emitted += len(out)
-        return out
+        return self._feed(sse.event, sse.data)
 
     def feed_many(self, events: Iterable[SSEEvent]) -> list[Event]:
         out: list[Event] = []
@@ -213,7 +210,6 @@ class Repairer:
                     "api_error",
                     f"the upstream stream ended without message_stop{open_desc}",
                 )
-        self.emitted += len(out)
         return out
 
     def fail(self, fault: str, error_type: str, message: str) -> None:
@@ -255,13 +251,12 @@ class Repairer:
             else:
                 self._discard(blk)
         self.phase = Phase.ENDED
-        self.emitted += len(out)
         return out
 
     # -- dispatch ---------------------------------------------------------------------------
 
     def _feed(self, name: str | None, data: str) -> list[Event]:
-        if self.failed:
+        if self.phase is _FAILED:
             return []
         try:
             payload = orjson.loads(data)
@@ -282,19 +277,16 @@ class Repairer:
                 "F03",
                 "no event: line" if name is None else f"event: {name} carried a {etype}",
             )
-        if self.phase is Phase.ENDED:
+        if self.phase is _ENDED:
             self.anomalies.record("F23b", f"{etype} after message_stop dropped")
             return []
         pending = self._pending_stop
+        handler = self._handlers.get(etype)
         if pending is not None and not self._late_signature(etype, payload, pending[0]):
             self._pending_stop = None
-            return [pending[1], *self._dispatch(name, etype, data, payload)]
-        return self._dispatch(name, etype, data, payload)
-
-    def _dispatch(
-        self, name: str | None, etype: str, data: str, payload: dict[str, Any]
-    ) -> list[Event]:
-        handler = self._handlers.get(etype)
+            if handler is None:
+                return [pending[1], *self._on_unknown(name, etype, data, payload)]
+            return [pending[1], *handler(payload, data)]
         if handler is None:
             return self._on_unknown(name, etype, data, payload)
         return handler(payload, data)
@@ -583,6 +575,14 @@ class Repairer:
         blk = self._by_upstream.get(up) if type(up) is int else None
         delta = payload.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
+        if dtype == "text_delta" and blk is not None and blk.open and blk.type == "text":
+            # The hot path: most events of most streams are text deltas that need no repair.
+            text = delta["text"]  # type: ignore[index]
+            if type(text) is str:
+                blk.text_parts.append(text)
+            self._repeats = 0
+            if blk.index == up:
+                return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload))]
         if blk is None or not blk.open:
             pending = self._pending_stop
             if pending is not None and pending[0] is blk and dtype == "signature_delta":
@@ -745,6 +745,10 @@ class Repairer:
 
 
 _MISSING: Any = object()
+_FAILED = Phase.FAILED
+_ENDED = Phase.ENDED
+# NamedTuple's generated __new__ costs as much as the rest of a delta's repair.
+_new_event = tuple.__new__
 
 
 def _is_number(value: object) -> bool:

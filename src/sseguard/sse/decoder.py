@@ -7,19 +7,21 @@ lines are decoded, so a UTF-8 character cut across two reads is never seen half 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from collections.abc import Iterable
+from itertools import repeat
+from typing import NamedTuple
 
 from sseguard.sse.errors import SSEEventTooLarge
 
 DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
-_LF = 0x0A
 _CR = 0x0D
+_LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
-@dataclass(frozen=True, slots=True)
-class SSEEvent:
+class SSEEvent(NamedTuple):
     """One dispatched event.
 
     ``event`` is None when the block had no ``event:`` field (the spec's default type would be
@@ -33,6 +35,26 @@ class SSEEvent:
     id: str = ""
     retry: int | None = None
     raw: bytes = b""
+
+
+_NOT_CANONICAL = "\x00not canonical"
+# NamedTuple's generated __new__ costs more than the rest of an event's decoding; the hot path
+# builds the tuple directly.
+_new_event = tuple.__new__
+# Event names of the Messages protocol, decoded once instead of once per event.
+_NAMES = {
+    n.encode(): n
+    for n in (
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "ping",
+        "error",
+    )
+}
 
 
 class SSEDecoder:
@@ -85,6 +107,7 @@ class SSEDecoder:
                 self._check_size([])
                 return []
             buf = bytes(self._buf) + data
+            self._buf = bytearray()
         else:
             buf = bytes(data)
         if not self._bom_checked:
@@ -115,56 +138,124 @@ class SSEDecoder:
         return events
 
     def _parse(self, buf: bytes, *, final: bool) -> list[SSEEvent]:
+        """Whole canonical blocks take the fast path; everything else goes line by line."""
+        if _CR in buf or final:
+            return self._parse_lines(buf, final=final)
         events: list[SSEEvent] = []
-        n = len(buf)
         pos = 0
-        has_cr = _CR in buf
-        next_lf = buf.find(b"\n")
-        next_cr = buf.find(b"\r") if has_cr else -1
-        block_from = 0  # where the current block's raw bytes begin inside buf
-        while True:
-            if next_lf < 0 and next_cr < 0:
-                break
-            if next_cr < 0 or (0 <= next_lf < next_cr):
-                end = next_lf
-                after = end + 1
-                next_lf = buf.find(b"\n", after)
+        if self._pending or self._data or self._event is not None or self._retry is not None:
+            # Finish the block a previous read left open, line by line.
+            if buf.startswith(b"\n"):
+                pos = 1
             else:
-                end = next_cr
-                if end + 1 < n:
-                    after = end + 2 if buf[end + 1] == _LF else end + 1
-                elif final:
-                    after = end + 1
+                blank = buf.find(b"\n\n")
+                if blank < 0:
+                    return self._parse_lines(buf, final=False)
+                pos = blank + 2
+            events = self._parse_lines(buf[:pos], final=False)
+        find = buf.find
+        last_id = self._last_id
+        limit = self._max
+        while True:
+            end = find(b"\n\n", pos)
+            if end < 0:
+                break
+            after = end + 2
+            # "event: NAME\ndata: DATA" or "data: DATA": one event, no other field, no comment.
+            if buf.startswith(b"event: ", pos):
+                nl = find(b"\n", pos)
+                if nl < end and buf.startswith(b"data: ", nl + 1) and find(b"\n", nl + 1) == end:
+                    name = buf[pos + 7 : nl]
+                    event: str | None = _NAMES.get(name) or name.decode("utf-8", "replace")
+                    payload = buf[nl + 7 : end]
                 else:
-                    break  # a CR at the end of a chunk: hold it, a LF may follow (F05)
-                next_cr = buf.find(b"\r", after)
-                if next_lf < after and next_lf >= 0:
-                    next_lf = buf.find(b"\n", after)
-            if end == pos:
-                if self._data:
+                    event = _NOT_CANONICAL
+            elif buf.startswith(b"data: ", pos) and find(b"\n", pos) == end:
+                event = None
+                payload = buf[pos + 6 : end]
+            else:
+                event = _NOT_CANONICAL
+            if event is _NOT_CANONICAL:
+                events += self._parse_lines(buf[pos:after], final=False)
+            else:
+                if after - pos > limit:
+                    raw = buf[pos:after]
+                    self._error = SSEEventTooLarge(limit, len(raw), raw[:80], events)
+                    raise self._error
+                events.append(
+                    _new_event(
+                        SSEEvent,
+                        (event, payload.decode("utf-8", "replace"), last_id, None, buf[pos:after]),
+                    )
+                )
+            pos = after
+        if pos < len(buf):
+            events += self._parse_lines(buf[pos:] if pos else buf, final=False)
+        return events
+
+    def _parse_lines(self, buf: bytes, *, final: bool) -> list[SSEEvent]:
+        seps: Iterable[int]
+        if _CR in buf:
+            lines, seps, tail = _split_any(buf, final)
+        else:
+            # The common case: LF only, split in one C call.
+            lines = buf.split(b"\n")
+            tail = lines.pop()
+            seps = repeat(1)
+        events: list[SSEEvent] = []
+        data = self._data
+        pos = 0
+        block_from = 0  # where the current block's raw bytes begin inside buf
+        for line, sep in zip(lines, seps, strict=False):
+            after = pos + len(line) + sep
+            if line.startswith(b"data:"):
+                data.append(line[6:] if line[5:6] == b" " else line[5:])
+            elif line.startswith(b"event: "):
+                name = line[7:]
+                self._event = _NAMES.get(name) or name.decode("utf-8", "replace")
+            elif not line:
+                if data:
                     raw = buf[block_from:after]
                     if self._pending:
                         raw = bytes(self._pending) + raw
+                        self._pending = bytearray()
                     if len(raw) > self._max:
                         self._error = SSEEventTooLarge(self._max, len(raw), raw[:80], events)
                         raise self._error
-                    events.append(self._make_event(raw))
-                self._reset_block()
+                    payload = data[0] if len(data) == 1 else b"\n".join(data)
+                    events.append(
+                        _new_event(
+                            SSEEvent,
+                            (
+                                self._event,
+                                payload.decode("utf-8", "replace"),
+                                self._last_id,
+                                self._retry,
+                                raw,
+                            ),
+                        )
+                    )
+                    data = self._data = []
+                    self._event = None
+                    self._retry = None
+                elif self._event is not None or self._retry is not None or self._pending:
+                    self._reset_block()
+                    data = self._data
                 block_from = after
             else:
-                self._line(buf, pos, end)
+                self._line(line)
             pos = after
         # What remains: complete lines of an open block (buf[block_from:pos]) and a partial line.
         if block_from < pos:
             self._pending += buf[block_from:pos]
         if final:
-            if pos < n and self._keep_partial:
+            if tail and self._keep_partial:
                 # EOF inside a line: the spec discards it, but a kept partial block shows it as
                 # evidence of where the stream was cut.
-                self._line(buf, pos, n)
-                self._pending += buf[pos:]
-        else:
-            self._buf = bytearray(buf[pos:])
+                self._line(tail)
+                self._pending += tail
+        elif tail:
+            self._buf = bytearray(tail)
         self._check_size(events)
         return events
 
@@ -175,19 +266,16 @@ class SSEDecoder:
             self._error = SSEEventTooLarge(self._max, size, head, events)
             raise self._error
 
-    def _line(self, buf: bytes, start: int, end: int) -> None:
-        if buf[start] == 0x3A:  # ":" comment line (F08)
+    def _line(self, line: bytes) -> None:
+        if line[0] == 0x3A:  # ":" comment line (F08)
             return
-        colon = buf.find(b":", start, end)
+        colon = line.find(b":")
         if colon < 0:
-            name = buf[start:end]
-            value = b""
+            name, value = line, b""
         else:
-            name = buf[start:colon]
-            vstart = colon + 1
-            if vstart < end and buf[vstart] == 0x20:
-                vstart += 1  # exactly one space is stripped, never more (F04)
-            value = buf[vstart:end]
+            name = line[:colon]
+            # Exactly one space is stripped, never more, never a tab (F04).
+            value = line[colon + 2 :] if line[colon + 1 : colon + 2] == b" " else line[colon + 1 :]
         if name == b"data":
             self._data.append(value)
         elif name == b"event":
@@ -212,3 +300,23 @@ class SSEDecoder:
         self._retry = None
         if self._pending:
             self._pending = bytearray()
+
+
+def _split_any(buf: bytes, final: bool) -> tuple[list[bytes], list[int], bytes]:
+    """Lines ended by CRLF, CR or LF, with each terminator's length, and the unterminated tail.
+
+    A CR that is the last byte is held in the tail unless ``final``: the LF that would make it
+    a CRLF may be the next read's first byte (F05).
+    """
+    lines: list[bytes] = []
+    seps: list[int] = []
+    pos = 0
+    n = len(buf)
+    for m in _LINE_END.finditer(buf):
+        end = m.start()
+        if end == n - 1 and buf[end] == _CR and not final:
+            break
+        lines.append(buf[pos:end])
+        seps.append(m.end() - end)
+        pos = m.end()
+    return lines, seps, buf[pos:]
