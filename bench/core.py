@@ -28,7 +28,24 @@ from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.stream import StreamRepair
 from sseguard.sse import encode
 
-WORDS = "The quick brown fox jumps over the lazy dog — café, naïve, 日本語, 👋🏽 and more".split()
+WORDS = [
+    "The",
+    "quick",
+    "brown",
+    "fox",
+    "jumps",
+    "over",
+    "the",
+    "lazy",
+    "dog",
+    "—",
+    "café,",
+    "naïve,",
+    "日本語,",
+    "👋🏽",
+    "and",
+    "more",
+]
 
 
 def frame(payload: dict[str, Any]) -> bytes:
@@ -87,7 +104,13 @@ def realistic_stream(n_events: int) -> bytes:
     )
     out.append(frame({"type": "content_block_stop", "index": 0}))
     out.append(
-        frame({"type": "content_block_start", "index": 1, "content_block": {"type": "text", "text": ""}})
+        frame(
+            {
+                "type": "content_block_start",
+                "index": 1,
+                "content_block": {"type": "text", "text": ""},
+            }
+        )
     )
     for i in range(n_text):
         word = WORDS[i % len(WORDS)]
@@ -106,11 +129,18 @@ def realistic_stream(n_events: int) -> bytes:
             {
                 "type": "content_block_start",
                 "index": 2,
-                "content_block": {"type": "tool_use", "id": "toolu_b", "name": "write", "input": {}},
+                "content_block": {
+                    "type": "tool_use",
+                    "id": "toolu_b",
+                    "name": "write",
+                    "input": {},
+                },
             }
         )
     )
-    tool_json = orjson.dumps({"path": "notes.md", "lines": [f"{w} {i}" for i, w in enumerate(WORDS * 40)]}).decode()
+    tool_json = orjson.dumps(
+        {"path": "notes.md", "lines": [f"{w} {i}" for i, w in enumerate(WORDS * 40)]}
+    ).decode()
     step = max(1, len(tool_json) // max(1, n_tool))
     pieces = [tool_json[i : i + step] for i in range(0, len(tool_json), step)]
     while len(pieces) > max(1, n_tool):
@@ -202,8 +232,12 @@ def measure(fn: Callable[[list[bytes]], int], chunks: list[bytes], seconds: floa
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--events", type=int, default=2000, help="events in the stream (default 2000)")
-    parser.add_argument("--seconds", type=float, default=3.0, help="time per measurement (default 3)")
+    parser.add_argument(
+        "--events", type=int, default=2000, help="events in the stream (default 2000)"
+    )
+    parser.add_argument(
+        "--seconds", type=float, default=3.0, help="time per measurement (default 3)"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON")
     args = parser.parse_args()
 
@@ -232,12 +266,25 @@ def main() -> None:
         sdk = by[("anthropic SDK decode+accumulate", r["read_size"])]
         r["x_sdk"] = round(r["events_per_s"] / sdk, 1)
     if args.json:
-        print(json.dumps({"machine": platform.processor() or platform.machine(), "cpus": os.cpu_count(), "results": rows}, indent=2))
+        print(
+            json.dumps(
+                {
+                    "machine": platform.processor() or platform.machine(),
+                    "cpus": os.cpu_count(),
+                    "results": rows,
+                },
+                indent=2,
+            )
+        )
         return
-    print(f"stream: {n_events} events, {len(raw)} bytes; one core, process CPU time, best of {args.seconds:.0f} s")
+    print(
+        f"stream: {n_events} events, {len(raw)} bytes; one core, process CPU time, best of {args.seconds:.0f} s"
+    )
     print(f"{'pipeline':36} {'read':>6} {'events/s':>10} {'us/event':>9} {'x SDK':>6}")
     for r in rows:
-        print(f"{r['pipeline']:36} {r['read_size']:>6} {r['events_per_s']:>10,} {r['us_per_event']:>9} {r['x_sdk']:>6}")
+        print(
+            f"{r['pipeline']:36} {r['read_size']:>6} {r['events_per_s']:>10,} {r['us_per_event']:>9} {r['x_sdk']:>6}"
+        )
 
 
 if __name__ == "__main__":

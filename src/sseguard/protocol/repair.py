@@ -124,6 +124,7 @@ class Repairer:
         self._next_index = 0
         self._repeats = 0
         self._held_delta: dict[str, Any] | None = None
+        self._held_data: str | None = None  # its original text while nothing in it changed
         self._pending_stop: tuple[Block, Event] | None = None
         self._early: list[Event] = []  # unknown events seen before message_start (F10)
         self._tool_ids: set[str] = set()
@@ -232,6 +233,7 @@ class Repairer:
         self._splice = True
         self._by_upstream = {}
         self._held_delta = None
+        self._held_data = None
         self._repeats = 0
         self._output_base = int(self.usage.get("output_tokens") or 0)
 
@@ -427,9 +429,10 @@ class Repairer:
         if self.failed:
             return out
         delta = payload.get("delta")
+        usage = payload.get("usage")
+        changed = type(delta) is not dict or type(usage) is not dict or bool(self._output_base)
         if type(delta) is not dict:
             delta = payload["delta"] = {}
-        usage = payload.get("usage")
         if type(usage) is not dict:
             self.anomalies.record("F15", "message_delta without usage; last known values sent")
             usage = payload["usage"] = {}
@@ -444,6 +447,7 @@ class Repairer:
                         "F15", f"message_delta usage.{key} was {_show(value)}; {last} sent"
                     )
                 usage[key] = last
+                changed = True
         if self._output_base:
             usage["output_tokens"] = self._output_base + usage["output_tokens"]
         self.usage.update((k, v) for k, v in usage.items() if _is_number(v))
@@ -452,8 +456,10 @@ class Repairer:
             self.anomalies.record("F16", "message_delta repeated; merged into one")
             held["delta"].update((k, v) for k, v in delta.items() if v is not None)
             held["usage"].update(usage)
+            self._held_data = None
         else:
             self._held_delta = payload
+            self._held_data = None if changed else data
         return out
 
     def _on_message_stop(self, payload: dict[str, Any], data: str) -> list[Event]:
@@ -477,8 +483,8 @@ class Repairer:
                 "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                 "usage": {"output_tokens": self.usage.get("output_tokens", 0)},
             }
-        self._held_delta = None
-        out.append(Event.of(delta))
+        data, self._held_delta, self._held_data = self._held_data, None, None
+        out.append(Event(MESSAGE_DELTA, data, delta) if data is not None else Event.of(delta))
         out.append(stop or Event.of({"type": MESSAGE_STOP}))
         self.phase = Phase.ENDED
         return out
