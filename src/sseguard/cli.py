@@ -47,3 +47,8 @@ def replay_command(
     else:
         click.echo(report_text(result))
     sys.exit(0 if result.repairer.ended and not result.ending else 1)
+
+
+from sseguard.sim.cli import sim  # noqa: E402  (registered last: commands stay independent)
+
+main.add_command(sim)

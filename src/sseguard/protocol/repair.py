@@ -130,6 +130,7 @@ class Repairer:
         self._tool_ids: set[str] = set()
         self._continuing = False
         self._splice = False
+        self._trim = False  # drop leading whitespace of the continuation's first text
         self._output_base = 0
         self._handlers: dict[str, Callable[[dict[str, Any], str], list[Event]]] = {
             CONTENT_BLOCK_DELTA: self._on_delta,
@@ -231,6 +232,8 @@ class Repairer:
         self.failure = None
         self._continuing = True
         self._splice = True
+        # The prefill lost its trailing whitespace (the API refuses it); the client already has it.
+        self._trim = self.delivered_text[-1:].isspace()
         self._by_upstream = {}
         self._held_delta = None
         self._held_data = None
@@ -581,7 +584,13 @@ class Repairer:
         blk = self._by_upstream.get(up) if type(up) is int else None
         delta = payload.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
-        if dtype == "text_delta" and blk is not None and blk.open and blk.type == "text":
+        if (
+            dtype == "text_delta"
+            and blk is not None
+            and blk.open
+            and blk.type == "text"
+            and not self._trim
+        ):
             # The hot path: most events of most streams are text deltas that need no repair.
             text = delta["text"]  # type: ignore[index]
             if type(text) is str:
@@ -627,9 +636,18 @@ class Repairer:
             )
             blk = new
         self._repeats = 0
+        changed = False
         if dtype == "text_delta":
             text = delta.get("text")
             if type(text) is str:
+                if self._trim:
+                    trimmed = text.lstrip()
+                    self._trim = not trimmed
+                    if trimmed != text:
+                        delta["text"] = text = trimmed
+                        changed = True
+                    if not text:
+                        return out
                 blk.text_parts.append(text)
         elif dtype == "input_json_delta":
             part = delta.get("partial_json")
@@ -638,7 +656,7 @@ class Repairer:
             if blk.held is not None:
                 blk.json_parts.append(part)
                 return out
-        if blk.index != up:
+        if changed or blk.index != up:
             payload["index"] = blk.index
             out.append(Event.of(payload))
         else:

@@ -1,0 +1,72 @@
+"""``sseguard sim``: list the scenario catalogue or serve the simulator until interrupted.
+
+A thin shell over ``sseguard.sim``; it holds no scenario or server logic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import click
+
+from sseguard.sim.scenarios import CATALOGUE, CHUNKING_SEPARATOR, SCENARIO_SEPARATOR, select
+from sseguard.sim.server import SCENARIO_HEADER, Simulator
+from sseguard.sim.wire import CHUNKINGS
+
+
+def _catalogue_lines() -> list[str]:
+    width = max(len(name) for name in CATALOGUE)
+    return [f"{s.name:<{width}}  {s.fault:<4}  {s.description}" for s in CATALOGUE.values()]
+
+
+def _banner(sim: Simulator) -> str:
+    return "\n".join(
+        [
+            f"sseguard sim: an Anthropic-compatible upstream at {sim.base_url}",
+            f"default scenario: {sim.default.spec}",
+            "pick a scenario per request (first match wins):",
+            f"  base URL     {sim.url_for('<scenario>')}",
+            f"  model name   claude-sonnet-4-5{SCENARIO_SEPARATOR}<scenario>",
+            f"  header       {SCENARIO_HEADER}: <scenario>",
+            f"chunking: <scenario>{CHUNKING_SEPARATOR}<{'|'.join(CHUNKINGS)}>",
+            "`sseguard sim --list` prints the catalogue. Ctrl-C stops.",
+        ]
+    )
+
+
+async def _serve(host: str, port: int, scenario: str) -> None:
+    async with Simulator(host, port, scenario) as sim:
+        click.echo(_banner(sim))
+        await asyncio.Event().wait()
+
+
+@click.command("sim")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8787, show_default=True, help="Port to listen on (0: any free).")
+@click.option(
+    "--scenario",
+    default="clean",
+    show_default=True,
+    help="Scenario for requests that do not choose one (NAME or NAME@CHUNKING).",
+)
+@click.option("--list", "list_only", is_flag=True, help="Print the scenario catalogue and exit.")
+def sim(host: str, port: int, scenario: str, list_only: bool) -> None:
+    """Run the fault simulator: a fake Anthropic API that breaks streams on purpose.
+
+    It answers POST /v1/messages (streaming or not), /v1/messages/count_tokens and GET /v1/models
+    with deterministic content, damaged the way a named scenario says (FAULTS.md IDs). Any API key
+    works. Point a client at it and pick the scenario by base URL (.../s/NAME), by model name
+    (MODEL+NAME) or by the x-sim-scenario header; add @CHUNKING (event, whole, bytes, utf8, crlf)
+    to re-slice the bytes.
+    """
+    if list_only:
+        click.echo("\n".join(_catalogue_lines()))
+        return
+    try:
+        select(scenario)
+    except ValueError as err:
+        raise click.BadParameter(str(err), param_hint="--scenario") from err
+    try:
+        asyncio.run(_serve(host, port, scenario))
+    except KeyboardInterrupt:
+        click.echo("sseguard sim: stopped")

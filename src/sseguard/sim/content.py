@@ -1,0 +1,273 @@
+"""The simulator's deterministic answers: the canonical Message for a request, prefill continuation, and
+the clean event sequence that adds up to it. Pure: no I/O, no aiohttp, no knowledge of faults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+
+JSON = dict[str, Any]
+
+# Multi-byte on purpose: accents, CJK, emoji with ZWJ, RTL scripts, and one U+2028, which the clean
+# stream escapes as \u2028 and the F06 scenario sends raw (same decoded text either way).
+CANONICAL_TEXT = (
+    "Voilà: the simulator's canonical answer. 🚀 It mixes accents (café, naïve, Ångström, "
+    "São Paulo, Zürich), CJK (日本語のテキスト、中文字符、한국어 문장), emoji (👩‍💻 🎉 🧪 ✅) "
+    "and symbols (€ £ ¥ → ≠ ∞).\u2028A second line after a line separator. Every byte of this "
+    "paragraph must arrive exactly once and in order, whatever the chunking: ünïcödé, Ελληνικά, "
+    "русский, עברית, العربية. Fin 🏁"
+)
+TOOL_LEAD_TEXT = "Je vérifie avec l'outil — 少々お待ちください ⏳"
+THINKING_TEXT = (
+    "The request asks for the canonical answer. 考えてみます… Whatever it offers, the answer is "
+    "fixed 🤔. Résumé: answer in full."
+)
+# Base64-looking and fixed, so F27 tests can compare it byte for byte on the next turn.
+SIGNATURE = (
+    "EqQBCkgIBBABGAIiQNmX3s1mU0xTaW11bGF0b3JTaWduYXR1cmVWMQ8a2vQm7h1Zr0kYcGx9Wq3Jd0E4n6sP"
+    "bT2uL8fVxK1cR5aO9gH3yN7mQ4tW0iZ6jB2eD8vU1lA5oS3kF9rX7pC4hG0nM2wY6qE1zI8dJ5uT3bL7vO9"
+    "sA=="
+)
+TOOL_STRING = "Zürich 東京 🌤 São Paulo"
+HUGE_STRING_BYTES = 3 * 1024 * 1024
+
+DEFAULT_TOOL: JSON = {
+    "name": "get_weather",
+    "description": "The simulator's stand-in tool, used when a scenario needs a tool call.",
+    "input_schema": {
+        "type": "object",
+        "properties": {
+            "location": {"type": "string"},
+            "days": {"type": "integer"},
+            "units": {"type": "string", "enum": ["celsius", "fahrenheit"]},
+            "detailed": {"type": "boolean"},
+        },
+        "required": ["location"],
+    },
+}
+
+# Irregular cycles so deltas start and end at arbitrary places: mid-word, mid-JSON-string.
+_TEXT_CUTS = (5, 17, 9, 13, 3, 21, 11, 7)
+_JSON_CUTS = (3, 8, 1, 12, 5, 2, 9)
+_SCHEMA_DEPTH = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What the answer holds, read from the request; scenarios may force thinking or a tool."""
+
+    model: str
+    input_tokens: int
+    thinking: bool
+    tools: tuple[JSON, ...]
+    prefill: str
+    huge_input: bool = False
+
+
+def shape_of(body: JSON) -> Shape:
+    thinking = body.get("thinking")
+    tools = body.get("tools")
+    return Shape(
+        model=str(body.get("model") or "claude-sim"),
+        input_tokens=estimate_tokens(body),
+        thinking=isinstance(thinking, dict) and thinking.get("type") == "enabled",
+        tools=tuple(t for t in tools if isinstance(t, dict)) if isinstance(tools, list) else (),
+        prefill=prefill_of(body),
+    )
+
+
+def force(shape: Shape, *, thinking: bool = False, tool: bool = False, huge: bool = False) -> Shape:
+    """The shape a scenario needs: a thinking block or a tool call even if the request offered none."""
+    tools = shape.tools if shape.tools or not (tool or huge) else (DEFAULT_TOOL,)
+    return replace(
+        shape, thinking=shape.thinking or thinking, tools=tools, huge_input=shape.huge_input or huge
+    )
+
+
+def estimate_tokens(body: JSON) -> int:
+    """Characters / 4 over what a model would read: the same rule for count_tokens and usage."""
+    counted = {k: body[k] for k in ("system", "messages", "tools") if k in body}
+    return max(1, len(orjson.dumps(counted).decode()) // 4)
+
+
+def prefill_of(body: JSON) -> str:
+    """The text of a trailing assistant message (string or text blocks), else ""."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return ""
+    last = messages[-1]
+    if not isinstance(last, dict) or last.get("role") != "assistant":
+        return ""
+    content = last.get("content")
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            str(b.get("text", ""))
+            for b in content
+            if isinstance(b, dict) and b.get("type") == "text"
+        )
+    return ""
+
+
+def sample_input(schema: Any, *, huge: bool = False, depth: int = 0) -> Any:
+    """A deterministic value for a JSON schema: every property filled, required or not."""
+    if not isinstance(schema, dict) or depth > _SCHEMA_DEPTH:
+        return _string(huge)
+    if "const" in schema:
+        return schema["const"]
+    if isinstance(schema.get("enum"), list) and schema["enum"]:
+        return schema["enum"][0]
+    for union in ("anyOf", "oneOf", "allOf"):
+        options = schema.get(union)
+        if isinstance(options, list) and options:
+            return sample_input(options[0], huge=huge, depth=depth + 1)
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k != "null"), "null")
+    if kind == "object" or (kind is None and "properties" in schema):
+        props = schema.get("properties")
+        if not isinstance(props, dict):
+            return {}
+        return {k: sample_input(v, huge=huge, depth=depth + 1) for k, v in props.items()}
+    if kind == "array":
+        return [sample_input(schema.get("items", {}), huge=huge, depth=depth + 1)]
+    return {"integer": 42, "number": 1.5, "boolean": True, "null": None}.get(
+        str(kind), _string(huge)
+    )
+
+
+def _string(huge: bool) -> str:
+    if not huge:
+        return TOOL_STRING
+    unit = CANONICAL_TEXT.replace("\u2028", " ") + " "
+    return unit * (HUGE_STRING_BYTES // len(unit.encode()) + 1)
+
+
+def answer_text(shape: Shape) -> str:
+    return TOOL_LEAD_TEXT if shape.tools else CANONICAL_TEXT
+
+
+def continuation(text: str, prefill: str) -> str:
+    """The prefill rule: continue after the longest common prefix of the canonical text and the
+    prefill. A prefill the text starts with gets exactly the rest; one that diverges, or runs past
+    the text into the tool-use phase, gets the canonical remainder after the part that matched.
+    """
+    n = 0
+    for a, b in zip(text, prefill, strict=False):
+        if a != b:
+            break
+        n += 1
+    return text[n:]
+
+
+def message_id(shape: Shape) -> str:
+    digest = hashlib.sha256(f"{shape.model}|{shape.input_tokens}|{shape.prefill}".encode())
+    return "msg_01Sim" + digest.hexdigest()[:20]
+
+
+def build_message(shape: Shape) -> JSON:
+    """The complete Message for a shape: the non-streaming answer and what the clean stream adds up to.
+
+    A continuation (non-empty prefill) carries no thinking block: the prefill already is the visible
+    answer. A tool answer's ``tool_use`` block is always complete, also in a continuation.
+    """
+    content: list[JSON] = []
+    if shape.thinking and not shape.prefill:
+        content.append({"type": "thinking", "thinking": THINKING_TEXT, "signature": SIGNATURE})
+    text = continuation(answer_text(shape), shape.prefill)
+    if text:
+        content.append({"type": "text", "text": text})
+    if shape.tools:
+        tool = shape.tools[0]
+        content.append(
+            {
+                "type": "tool_use",
+                "id": "toolu_01Sim"
+                + hashlib.sha256(str(tool.get("name")).encode()).hexdigest()[:16],
+                "name": str(tool.get("name", "tool")),
+                "input": sample_input(tool.get("input_schema", {}), huge=shape.huge_input),
+            }
+        )
+    return {
+        "id": message_id(shape),
+        "type": "message",
+        "role": "assistant",
+        "model": shape.model,
+        "content": content,
+        "stop_reason": "tool_use" if shape.tools else "end_turn",
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": shape.input_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+            "output_tokens": _output_tokens(content),
+        },
+    }
+
+
+def expected_answer(request_body: JSON) -> JSON:
+    """The complete Message a clean answer to ``request_body`` adds up to (streaming or not)."""
+    return build_message(shape_of(request_body))
+
+
+def _output_tokens(content: list[JSON]) -> int:
+    return max(1, len(orjson.dumps(content)) // 4)
+
+
+def clean_events(message: JSON) -> list[JSON]:
+    """The Messages stream for a complete Message: payloads in order, each naming its own type."""
+    start = {**message, "content": [], "stop_reason": None}
+    start["usage"] = {**message["usage"], "output_tokens": 1}
+    events: list[JSON] = [{"type": "message_start", "message": start}]
+    for index, block in enumerate(message["content"]):
+        events.extend(_block_events(index, block, huge=len(orjson.dumps(block)) > 1 << 20))
+    events.append(
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+            "usage": {"output_tokens": message["usage"]["output_tokens"]},
+        }
+    )
+    events.append({"type": "message_stop"})
+    return events
+
+
+def _block_events(index: int, block: JSON, *, huge: bool) -> list[JSON]:
+    kind = block["type"]
+    if kind == "thinking":
+        opening: JSON = {"type": "thinking", "thinking": "", "signature": ""}
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in _cut(block["thinking"])]
+        deltas.append({"type": "signature_delta", "signature": block["signature"]})
+    elif kind == "text":
+        opening = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": p} for p in _cut(block["text"])]
+    else:
+        opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
+        raw = orjson.dumps(block["input"]).decode()
+        # F09: a huge tool input travels as one data line, as providers send big inputs.
+        parts = [raw] if huge else _cut(raw, _JSON_CUTS)
+        deltas = [{"type": "input_json_delta", "partial_json": p} for p in parts]
+    return [
+        {"type": "content_block_start", "index": index, "content_block": opening},
+        *({"type": "content_block_delta", "index": index, "delta": d} for d in deltas),
+        {"type": "content_block_stop", "index": index},
+    ]
+
+
+def _cut(text: str, cuts: tuple[int, ...] = _TEXT_CUTS) -> list[str]:
+    parts: list[str] = []
+    pos = 0
+    while pos < len(text):
+        end = min(len(text), pos + cuts[len(parts) % len(cuts)])
+        # Cut words and JSON strings anywhere, but not a JSON escape: the fixture's awkward splits
+        # should test accumulation, not how a reader prints half an escape in its errors.
+        if text[end - 1] == "\\" and end < len(text):
+            end += 1
+        parts.append(text[pos:end])
+        pos = end
+    return parts

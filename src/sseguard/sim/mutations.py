@@ -1,0 +1,340 @@
+"""The vocabulary of faults: small functions that turn a clean response draft into a faulty one.
+
+Pure: they build new drafts and never do I/O. Each names the FAULTS.md rows it serves; the catalogue in
+``scenarios.py`` composes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from enum import Enum
+from typing import Any
+
+from sseguard.sim.content import JSON, clean_events
+from sseguard.sim.wire import (
+    JSON_HEADERS,
+    SSE_HEADERS,
+    Draft,
+    Frame,
+    Item,
+    Pause,
+    Raw,
+    Repeat,
+    Stall,
+    Style,
+    frame_bytes,
+    json_items,
+)
+
+Mutation = Callable[[Draft], Draft]
+Match = Callable[[Item], bool]
+
+OVERLOADED: JSON = {"type": "overloaded_error", "message": "Overloaded"}
+HTML_PAGE = (
+    b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n"
+    b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+)
+ENDLESS_INTERVAL = 0.05  # seconds between repeats; with the limit below, a 10-minute cap
+ENDLESS_LIMIT = 12_000
+
+
+def sse_items(message: JSON) -> tuple[Item, ...]:
+    return tuple(Frame(p["type"], p) for p in clean_events(message))
+
+
+def clean_draft(ask_stream: bool, draft_base: Draft) -> Draft:
+    """The healthy answer in the mode the request asked for."""
+    if ask_stream:
+        return replace(draft_base, headers=SSE_HEADERS, items=sse_items(draft_base.message))
+    return replace(draft_base, headers=JSON_HEADERS, items=json_items(draft_base.message))
+
+
+def sse_only(mutation: Mutation) -> Mutation:
+    """Stream faults leave a non-streaming answer clean: there is no stream to damage."""
+
+    def apply(draft: Draft) -> Draft:
+        return mutation(draft) if draft.ask.stream else draft
+
+    return apply
+
+
+# Predicates over draft items.
+def is_event(kind: str) -> Match:
+    return lambda item: isinstance(item, Frame) and _type(item) == kind
+
+
+def is_delta(kind: str) -> Match:
+    def match(item: Item) -> bool:
+        return (
+            isinstance(item, Frame)
+            and _type(item) == "content_block_delta"
+            and _payload(item).get("delta", {}).get("type") == kind
+        )
+
+    return match
+
+
+def _type(item: Item) -> str | None:
+    return _payload(item).get("type")
+
+
+def _payload(item: Item) -> JSON:
+    return item.payload if isinstance(item, Frame) and isinstance(item.payload, dict) else {}
+
+
+def _nth(items: tuple[Item, ...], match: Match, nth: int) -> int:
+    """Position of the nth match (1-based), or of the last match when there are fewer."""
+    hits = [i for i, item in enumerate(items) if match(item)]
+    if not hits:
+        raise ValueError("the clean stream lacks the event this scenario damages")
+    return hits[min(nth, len(hits)) - 1]
+
+
+# Framing (F01-F10, F35).
+def restyle(**changes: Any) -> Mutation:
+    return sse_only(lambda d: replace(d, style=replace(d.style, **changes)))
+
+
+def prepend(data: bytes) -> Mutation:
+    return sse_only(lambda d: replace(d, items=(Raw(data), *d.items)))
+
+
+def append(*extra: Item) -> Mutation:
+    return sse_only(lambda d: replace(d, items=(*d.items, *extra)))
+
+
+def insert_after(match: Match, *extra: Item, nth: int = 1) -> Mutation:
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, nth) + 1
+        return replace(draft, items=(*draft.items[:at], *extra, *draft.items[at:]))
+
+    return sse_only(apply)
+
+
+def echo_delta(match: Match, delta: JSON, nth: int) -> Mutation:
+    """After the nth matching delta, another delta for the same block (F13 mismatch, F14 empty)."""
+
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, nth)
+        index = _payload(draft.items[at]).get("index", 0)
+        extra = Frame(
+            "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+        )
+        return replace(draft, items=(*draft.items[: at + 1], extra, *draft.items[at + 1 :]))
+
+    return sse_only(apply)
+
+
+def glue(match: Match, nth: int = 3) -> Mutation:
+    """F02 as seeds/02 shows it: the blank line after an event turned into spaces, so the next
+    event's ``event:`` line lands inside this event's ``data:`` line."""
+
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, nth)
+        first, second = draft.items[at], draft.items[at + 1]
+        assert isinstance(first, Frame) and isinstance(second, Frame)
+        glued = (
+            frame_bytes(first, Style(), 0).rstrip(b"\n") + b"    " + frame_bytes(second, Style(), 0)
+        )
+        return replace(draft, items=(*draft.items[:at], Raw(glued), *draft.items[at + 2 :]))
+
+    return sse_only(apply)
+
+
+# Protocol (F11-F16, F23b, F27).
+def rewrite(change: Callable[[JSON], JSON | None]) -> Mutation:
+    """Map every event payload; ``None`` drops the event."""
+
+    def apply(draft: Draft) -> Draft:
+        out: list[Item] = []
+        for item in draft.items:
+            if isinstance(item, Frame) and isinstance(item.payload, dict):
+                payload = change(item.payload)
+                if payload is not None:
+                    out.append(Frame(item.event, payload))
+            else:
+                out.append(item)
+        return replace(draft, items=tuple(out))
+
+    return sse_only(apply)
+
+
+def renumber(index: Callable[[int], int]) -> Mutation:
+    """F12: block indices that are not 0, 1, 2, ... in order."""
+
+    def change(payload: JSON) -> JSON:
+        if "index" in payload:
+            return {**payload, "index": index(payload["index"])}
+        return payload
+
+    return rewrite(change)
+
+
+def in_message_start(**usage: Any) -> Mutation:
+    def change(payload: JSON) -> JSON:
+        if payload["type"] != "message_start":
+            return payload
+        message = payload["message"]
+        return {**payload, "message": {**message, "usage": {**message["usage"], **usage}}}
+
+    return rewrite(change)
+
+
+def drop_message_delta_usage(payload: JSON) -> JSON:
+    if payload["type"] == "message_delta":
+        return {k: v for k, v in payload.items() if k != "usage"}
+    return payload
+
+
+def tool_start_without_input(payload: JSON) -> JSON:
+    block = payload.get("content_block", {})
+    if payload["type"] == "content_block_start" and block.get("type") == "tool_use":
+        return {**payload, "content_block": {k: v for k, v in block.items() if k != "input"}}
+    return payload
+
+
+def with_signature(signature: str | None) -> Callable[[JSON], JSON | None]:
+    """F27: a signature re-serialised (changed) or dropped (None)."""
+
+    def change(payload: JSON) -> JSON | None:
+        if payload.get("delta", {}).get("type") != "signature_delta":
+            return payload
+        if signature is None:
+            return None
+        return {**payload, "delta": {**payload["delta"], "signature": signature}}
+
+    return change
+
+
+def signature_after_stop(draft: Draft) -> Draft:
+    """F27: the signature arrives after its thinking block was stopped."""
+    at = _nth(draft.items, is_delta("signature_delta"), 1)
+    items = list(draft.items)
+    signature = items.pop(at)
+    items.insert(at + 1, signature)
+    return replace(draft, items=tuple(items))
+
+
+def duplicate(match: Match) -> Mutation:
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, 1)
+        return replace(draft, items=(*draft.items[: at + 1], *draft.items[at:]))
+
+    return sse_only(apply)
+
+
+def splice_second_generation(after: Match, nth: int) -> Mutation:
+    """F11: a new ``message_start`` (new id) mid-message, then the whole answer again."""
+
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, after, nth) + 1
+        message = {**draft.message, "id": draft.message["id"] + "_2"}
+        return replace(draft, items=(*draft.items[:at], *sse_items(message)))
+
+    return sse_only(apply)
+
+
+def loop_from(match: Match, interval: float, limit: int) -> Mutation:
+    """F11 endless ``message_start`` (seeds/03) or F36 endless text: repeat one event until the
+    client goes away, capped so the server never spins unbounded."""
+
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, 1)
+        frame = draft.items[at]
+        assert isinstance(frame, Frame)
+        return replace(
+            draft, items=(*draft.items[: at + 1], Repeat((frame,), interval, limit)), abort=True
+        )
+
+    return sse_only(apply)
+
+
+def with_pings(every: int, seconds: float) -> Mutation:
+    """F22: a slow but healthy stream, a pause and an upstream ping every ``every`` events."""
+
+    def apply(draft: Draft) -> Draft:
+        out: list[Item] = []
+        for n, item in enumerate(draft.items):
+            out.append(item)
+            if n % every == 0 and n + 1 < len(draft.items):
+                out += [Pause(seconds), Frame("ping", {"type": "ping"})]
+        return replace(draft, items=tuple(out))
+
+    return sse_only(apply)
+
+
+# Endings (F16, F17, F20, F21).
+class Tail(Enum):
+    EOF = "eof"  # the body ends cleanly, without terminal events (F16)
+    ABORT = "abort"  # the TCP connection closes without the chunked terminator (F20)
+    STALL = "stall"  # silence until the client goes away (F21)
+    ERROR = "error"  # an ``event: error`` after content (F17)
+
+
+def cut(match: Match, nth: int, tail: Tail) -> Mutation:
+    def apply(draft: Draft) -> Draft:
+        kept = draft.items[: _nth(draft.items, match, nth) + 1]
+        if tail is Tail.STALL:
+            return replace(draft, items=(*kept, Stall()), abort=True)
+        if tail is Tail.ERROR:
+            return replace(draft, items=(*kept, error_frame()))
+        return replace(draft, items=kept, abort=tail is Tail.ABORT)
+
+    return sse_only(apply)
+
+
+def error_frame(error: JSON = OVERLOADED) -> Frame:
+    return Frame("error", {"type": "error", "error": error})
+
+
+def only_error_event(draft: Draft) -> Draft:
+    """F17 before content: a 200 whose stream is one ``event: error``."""
+    return replace(draft, items=(error_frame(),))
+
+
+def stall_first(draft: Draft) -> Draft:
+    """F21 before the first byte: not even a status line."""
+    return replace(draft, items=(Stall(),), abort=True)
+
+
+# HTTP answers (F18, F19, F24-F26, F28).
+def http_error(status: int, kind: str, message: str, *headers: tuple[str, str]) -> Mutation:
+    """An Anthropic error answer: the status and its JSON error body."""
+    body = {"type": "error", "error": {"type": kind, "message": message}}
+    return lambda d: replace(
+        d, status=status, headers=(*JSON_HEADERS, *headers), items=json_items(body), abort=False
+    )
+
+
+def html(status: int) -> Mutation:
+    """F26: a proxy's HTML page where JSON or SSE was due."""
+    return lambda d: replace(
+        d,
+        status=status,
+        headers=(("content-type", "text/html"),),
+        items=(Raw(HTML_PAGE),),
+        abort=False,
+    )
+
+
+def gzip_body(draft: Draft) -> Draft:
+    return replace(draft, gzip=True)
+
+
+def flip_stream_mode(draft: Draft) -> Draft:
+    """F25: JSON for a streaming request, SSE for a non-streaming one."""
+    return clean_draft(not draft.ask.stream, draft)
+
+
+def reject_betas(draft: Draft) -> Draft:
+    """F28: a provider that rejects ``anthropic-beta`` values it does not know."""
+    if not draft.ask.betas:
+        return draft
+    listed = ",".join(draft.ask.betas)
+    return http_error(
+        400,
+        "invalid_request_error",
+        f"Unexpected value(s) `{listed}` for the `anthropic-beta` header. "
+        "Please consult our documentation at docs.anthropic.com or try again without the header.",
+    )(draft)

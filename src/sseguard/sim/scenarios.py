@@ -1,0 +1,510 @@
+"""The scenario catalogue: one named entry per FAULTS.md row or more, scenario selection, and the
+pure step from (scenario, request) to a ``Plan``. Pure data and functions: no I/O, no aiohttp.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, replace
+from typing import Any
+
+from sseguard.sim.content import build_message, force, shape_of
+from sseguard.sim.mutations import (
+    Mutation,
+    Tail,
+    append,
+    clean_draft,
+    cut,
+    drop_message_delta_usage,
+    duplicate,
+    echo_delta,
+    flip_stream_mode,
+    glue,
+    gzip_body,
+    html,
+    http_error,
+    in_message_start,
+    insert_after,
+    is_delta,
+    is_event,
+    loop_from,
+    only_error_event,
+    prepend,
+    reject_betas,
+    renumber,
+    restyle,
+    rewrite,
+    signature_after_stop,
+    splice_second_generation,
+    sse_only,
+    stall_first,
+    tool_start_without_input,
+    with_pings,
+    with_signature,
+)
+from sseguard.sim.wire import CHUNKINGS, Ask, Draft, Frame, LineEnd, Plan, Raw, render
+
+SCENARIO_SEPARATOR = "+"  # in a model name: claude-sonnet-4-5+glued_text@bytes
+CHUNKING_SEPARATOR = "@"  # in a scenario spec: crlf@crlf
+
+
+@dataclass(frozen=True, slots=True)
+class Scenario:
+    """A named way to answer: which FAULTS.md row it plays and how it damages the clean answer."""
+
+    name: str
+    fault: str  # the FAULTS.md ID; "-" for the healthy fixtures
+    description: str
+    mutations: tuple[Mutation, ...] = ()
+    chunking: str = "event"
+    thinking: bool = False  # the answer gets a thinking block even if the request did not ask
+    tool: bool = False  # the answer calls a tool even if the request offered none
+    huge: bool = False  # F09: the tool input is several MB on one line
+    once: bool = False  # fail only the first attempt of a conversation
+    count_tokens_status: int = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    scenario: Scenario
+    chunking: str
+
+    @property
+    def spec(self) -> str:
+        if self.chunking == self.scenario.chunking:
+            return self.scenario.name
+        return f"{self.scenario.name}{CHUNKING_SEPARATOR}{self.chunking}"
+
+
+class UnknownScenario(ValueError):
+    """A scenario or chunking name the catalogue does not hold; the client's mistake (HTTP 400)."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(
+            f"unknown simulator scenario {spec!r}: run `sseguard sim --list` for the catalogue "
+            f"(chunkings: {', '.join(CHUNKINGS)}, as <scenario>{CHUNKING_SEPARATOR}<chunking>)"
+        )
+        self.spec = spec
+
+
+def _s(name: str, fault: str, description: str, *mutations: Mutation, **options: Any) -> Scenario:
+    return Scenario(name, fault, description, mutations, **options)
+
+
+TEXT = is_delta("text_delta")
+TOOL_INPUT = is_delta("input_json_delta")
+THINKING = is_delta("thinking_delta")
+MESSAGE_START = is_event("message_start")
+
+_BASE: tuple[Scenario, ...] = (
+    _s("clean", "-", "a healthy answer: the fixture every other scenario damages"),
+    _s(
+        "slow_pings",
+        "F22",
+        "healthy but slow: a 2.5 s pause and an upstream ping every 12 events (about 10 s)",
+        with_pings(12, 2.5),
+    ),
+    _s(
+        "thinking_signature_intact",
+        "F27",
+        "a thinking block with its signature intact (the fixture for the next turn)",
+        thinking=True,
+    ),
+    _s(
+        "thinking_signature_damaged",
+        "F27",
+        "the thinking signature re-serialised with different bytes",
+        rewrite(with_signature("EqQBCkgIBBABGAIiQNmX3s1m+U0xTaW11bGF0b3JTaWduYXR1cmU=")),
+        thinking=True,
+    ),
+    _s(
+        "thinking_signature_dropped",
+        "F27",
+        "the signature_delta of the thinking block is missing",
+        rewrite(with_signature(None)),
+        thinking=True,
+    ),
+    _s(
+        "thinking_signature_late",
+        "F27",
+        "the signature_delta arrives after the thinking block's content_block_stop",
+        sse_only(signature_after_stop),
+        thinking=True,
+    ),
+    _s(
+        "done_sentinel",
+        "F01",
+        "`data: [DONE]` without an event line after message_stop (APIM, vLLM)",
+        append(Raw(b"data: [DONE]\n\n")),
+    ),
+    _s(
+        "glued_text",
+        "F02",
+        "two text deltas glued: the blank line between them turned into spaces (seeds/02)",
+        glue(TEXT),
+    ),
+    _s(
+        "glued_tool_input",
+        "F02",
+        "two input_json_delta events glued inside a tool call (seeds/02)",
+        glue(TOOL_INPUT),
+        tool=True,
+    ),
+    _s(
+        "no_event_lines",
+        "F03",
+        "only data: lines, no event: lines at all",
+        restyle(event_lines=False),
+    ),
+    _s("data_no_space", "F04", "`data:{...}` without the space", restyle(colon_space=False)),
+    _s("crlf", "F05", "CRLF line ends", restyle(line_end=LineEnd.CRLF)),
+    _s(
+        "crlf_split",
+        "F05",
+        "CRLF line ends with every CR and its LF in separate writes",
+        restyle(line_end=LineEnd.CRLF),
+        chunking="crlf",
+    ),
+    _s("cr_only", "F05", "bare CR line ends", restyle(line_end=LineEnd.CR)),
+    _s(
+        "mixed_line_ends",
+        "F05",
+        "CRLF, LF and CR in turn, one per event",
+        restyle(line_end=LineEnd.MIXED),
+    ),
+    _s(
+        "unicode_separators",
+        "F06",
+        "U+2028 sent raw inside a JSON string of a text delta",
+        restyle(raw_separators=True),
+    ),
+    _s(
+        "split_utf8",
+        "F07",
+        "every multi-byte character cut across two writes",
+        chunking="utf8",
+    ),
+    _s(
+        "comments_and_retry",
+        "F08",
+        "`: ping` comments, a `retry:` line and an event: line without data mid-stream",
+        insert_after(
+            TEXT,
+            Raw(b": ping\n\n"),
+            Raw(b"retry: 3000\n\n"),
+            Raw(b"event: content_block_delta\n\n"),
+            nth=4,
+        ),
+    ),
+    _s(
+        "huge_tool_input",
+        "F09",
+        "a tool input of several MB in one data: line",
+        tool=True,
+        huge=True,
+    ),
+    _s(
+        "unknown_events",
+        "F10",
+        "an unknown `vertex_event` between deltas",
+        insert_after(
+            TEXT,
+            Frame("vertex_event", {"type": "vertex_event", "region": "europe-west1"}),
+            nth=2,
+        ),
+    ),
+    _s("bom", "F35", "a UTF-8 BOM before the first field", prepend(b"\xef\xbb\xbf")),
+    _s(
+        "duplicate_message_start",
+        "F11",
+        "message_start twice with the same id",
+        duplicate(MESSAGE_START),
+    ),
+    _s(
+        "endless_message_start",
+        "F11",
+        "message_start repeated until the client goes away (seeds/03, capped at 10 minutes)",
+        loop_from(MESSAGE_START, interval=0.05, limit=12_000),
+    ),
+    _s(
+        "spliced_generation",
+        "F11",
+        "a second message_start with a new id mid-answer, then the whole answer again",
+        splice_second_generation(TEXT, nth=5),
+    ),
+    _s(
+        "index_gap",
+        "F12",
+        "block indices 1, 3, 5... instead of 0, 1, 2",
+        renumber(lambda i: 2 * i + 1),
+        tool=True,
+    ),
+    _s(
+        "index_reuse",
+        "F12",
+        "every block at index 0 (text then tool_use)",
+        renumber(lambda i: 0),
+        tool=True,
+    ),
+    _s(
+        "delta_unknown_index",
+        "F12",
+        "a text delta for index 7, a block never started",
+        insert_after(
+            TEXT,
+            Frame(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 7,
+                    "delta": {"type": "text_delta", "text": "stray"},
+                },
+            ),
+            nth=3,
+        ),
+    ),
+    _s(
+        "delta_type_mismatch",
+        "F13",
+        "a thinking_delta inside a text block",
+        echo_delta(TEXT, {"type": "thinking_delta", "thinking": "hmm…"}, nth=3),
+    ),
+    _s(
+        "tool_start_no_input",
+        "F14",
+        "tool_use content_block_start without an `input` field",
+        rewrite(tool_start_without_input),
+        tool=True,
+    ),
+    _s(
+        "tool_empty_partial_json",
+        "F14",
+        "empty partial_json deltas inside a tool call",
+        echo_delta(TOOL_INPUT, {"type": "input_json_delta", "partial_json": ""}, nth=2),
+        tool=True,
+    ),
+    _s(
+        "usage_null",
+        "F15",
+        "input_tokens null in message_start",
+        in_message_start(input_tokens=None),
+    ),
+    _s(
+        "usage_missing",
+        "F15",
+        "message_delta without usage",
+        rewrite(drop_message_delta_usage),
+    ),
+    _s(
+        "usage_zero",
+        "F15",
+        "zeros in message_start usage",
+        in_message_start(input_tokens=0, output_tokens=0),
+    ),
+    _s(
+        "eof_after_text_delta",
+        "F16",
+        "the body ends cleanly after a text delta: no block stop, message_delta, message_stop",
+        cut(TEXT, 8, Tail.EOF),
+    ),
+    _s(
+        "eof_in_tool_call",
+        "F16",
+        "the body ends cleanly in the middle of a tool call's JSON",
+        cut(TOOL_INPUT, 4, Tail.EOF),
+        tool=True,
+    ),
+    _s(
+        "eof_in_thinking",
+        "F16",
+        "the body ends cleanly inside a thinking block",
+        cut(THINKING, 3, Tail.EOF),
+        thinking=True,
+    ),
+    _s(
+        "events_after_stop",
+        "F23b",
+        "a text delta and a second message_stop after message_stop",
+        append(
+            Frame(
+                "content_block_delta",
+                {
+                    "type": "content_block_delta",
+                    "index": 0,
+                    "delta": {"type": "text_delta", "text": "!"},
+                },
+            ),
+            Frame("message_stop", {"type": "message_stop"}),
+        ),
+    ),
+    _s(
+        "error_before_content",
+        "F17",
+        "HTTP 200 whose stream is a single overloaded_error event",
+        sse_only(only_error_event),
+    ),
+    _s(
+        "error_after_content",
+        "F17",
+        "an overloaded_error event after some text",
+        cut(TEXT, 8, Tail.ERROR),
+    ),
+    _s(
+        "overloaded_529",
+        "F18",
+        "HTTP 529 with Anthropic's overloaded_error body",
+        http_error(529, "overloaded_error", "Overloaded"),
+    ),
+    _s(
+        "server_error_500",
+        "F18",
+        "HTTP 500 with Anthropic's api_error body",
+        http_error(500, "api_error", "Internal server error"),
+    ),
+    _s(
+        "rate_limited_429",
+        "F19",
+        "HTTP 429 rate_limit_error with `retry-after: 1`",
+        http_error(
+            429,
+            "rate_limit_error",
+            "Number of request tokens has exceeded your per-minute rate limit",
+            ("retry-after", "1"),
+        ),
+    ),
+    _s(
+        "close_in_text",
+        "F20",
+        "TCP close without the chunked terminator after some text",
+        cut(TEXT, 8, Tail.ABORT),
+    ),
+    _s(
+        "close_in_tool_call",
+        "F20",
+        "TCP close in the middle of a tool call's JSON",
+        cut(TOOL_INPUT, 4, Tail.ABORT),
+        tool=True,
+    ),
+    _s(
+        "close_in_thinking",
+        "F20",
+        "TCP close inside a thinking block",
+        cut(THINKING, 3, Tail.ABORT),
+        thinking=True,
+    ),
+    _s(
+        "stall_before_first_byte",
+        "F21",
+        "no status line, no byte, until the client goes away (cap 10 minutes)",
+        stall_first,
+    ),
+    _s(
+        "stall_mid_stream",
+        "F21",
+        "200 and some text, then silence until the client goes away (cap 10 minutes)",
+        cut(TEXT, 8, Tail.STALL),
+    ),
+    _s(
+        "gzip_sse",
+        "F24",
+        "the SSE body gzip-compressed with content-encoding: gzip",
+        sse_only(gzip_body),
+    ),
+    _s(
+        "stream_mode_flipped",
+        "F25",
+        "stream:true answered with a JSON Message, stream:false answered with SSE",
+        flip_stream_mode,
+    ),
+    _s("html_200", "F26", "HTTP 200 with a proxy's HTML page", html(200)),
+    _s("html_502", "F26", "HTTP 502 with a proxy's HTML page", html(502)),
+    _s(
+        "beta_rejected",
+        "F28",
+        "HTTP 400 when the request carries any anthropic-beta value",
+        reject_betas,
+    ),
+    _s(
+        "count_tokens_missing",
+        "F29",
+        "404 on /v1/messages/count_tokens; messages answer normally",
+        count_tokens_status=404,
+    ),
+    _s(
+        "endless_text",
+        "F36",
+        "text deltas every 0.1 s until the client goes away (cap 10 minutes)",
+        loop_from(TEXT, interval=0.1, limit=6_000),
+    ),
+)
+
+# Transient faults a retry (before commit) or a resume (after commit) must get past.
+_ONCE = (
+    "rate_limited_429",
+    "overloaded_529",
+    "server_error_500",
+    "error_before_content",
+    "close_in_text",
+    "stall_before_first_byte",
+    "stall_mid_stream",
+    "endless_message_start",
+    "html_502",
+)
+
+
+def _once(base: Scenario) -> Scenario:
+    return replace(
+        base,
+        name=f"{base.name}_once",
+        description=f"{base.description}; first attempt of each conversation only",
+        once=True,
+    )
+
+
+CATALOGUE: dict[str, Scenario] = {
+    s.name: s for s in (*_BASE, *(_once(s) for s in _BASE if s.name in _ONCE))
+}
+
+
+def select(spec: str) -> Selection:
+    """``name`` or ``name@chunking`` to a selection; ``UnknownScenario`` otherwise."""
+    name, _, chunking = spec.partition(CHUNKING_SEPARATOR)
+    scenario = CATALOGUE.get(name)
+    if scenario is None or (chunking and chunking not in CHUNKINGS):
+        raise UnknownScenario(spec)
+    return Selection(scenario, chunking or scenario.chunking)
+
+
+def split_model(model: str) -> tuple[str, str | None]:
+    """``claude-sonnet-4-5+glued_text`` to (``claude-sonnet-4-5``, ``glued_text``)."""
+    base, sep, spec = model.partition(SCENARIO_SEPARATOR)
+    return base, (spec if sep else None)
+
+
+def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> Plan:
+    """The exact answer to a request; a ``_once`` scenario answers cleanly after the first attempt."""
+    scenario = selection.scenario
+    shape = force(
+        shape_of(ask.body), thinking=scenario.thinking, tool=scenario.tool, huge=scenario.huge
+    )
+    message = build_message(shape)
+    request_id = "req_01Sim" + hashlib.sha256(str(message["id"]).encode()).hexdigest()[:20]
+    base = Draft(ask=ask, message=message, status=200, headers=(), items=())
+    draft = clean_draft(ask.stream, base)
+    if not scenario.once or first_attempt:
+        for mutation in scenario.mutations:
+            draft = mutation(draft)
+    draft = replace(draft, headers=(*draft.headers, ("request-id", request_id)))
+    return render(draft, selection.chunking)
+
+
+__all__ = [
+    "CATALOGUE",
+    "SCENARIO_SEPARATOR",
+    "Scenario",
+    "Selection",
+    "UnknownScenario",
+    "plan_for",
+    "select",
+    "split_model",
+]
