@@ -18,6 +18,7 @@ DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 
 _BOM = b"\xef\xbb\xbf"
 _CR = 0x0D
+_RETRY_LIMIT = 1 << 64
 _LINE_END = re.compile(rb"\r\n|\r|\n")
 
 
@@ -101,7 +102,12 @@ class SSEDecoder:
         if self._error is not None:
             raise self._error
         if self._buf:
-            if b"\n" not in data and b"\r" not in data and self._buf[-1] != _CR:
+            if (
+                b"\n" not in data
+                and b"\r" not in data
+                and self._buf[-1] != _CR
+                and self._bom_checked  # a held BOM prefix must be stripped before it is counted
+            ):
                 # Still inside one long line (F09): grow in place, never re-copy the prefix.
                 self._buf += data
                 self._check_size([])
@@ -154,7 +160,6 @@ class SSEDecoder:
                 pos = blank + 2
             events = self._parse_lines(buf[:pos], final=False)
         find = buf.find
-        last_id = self._last_id
         limit = self._max
         while True:
             end = find(b"\n\n", pos)
@@ -176,7 +181,7 @@ class SSEDecoder:
             else:
                 event = _NOT_CANONICAL
             if event is _NOT_CANONICAL:
-                events += self._parse_lines(buf[pos:after], final=False)
+                self._parse_lines(buf[pos:after], final=False, events=events)
             else:
                 if after - pos > limit:
                     raw = buf[pos:after]
@@ -185,15 +190,25 @@ class SSEDecoder:
                 events.append(
                     _new_event(
                         SSEEvent,
-                        (event, payload.decode("utf-8", "replace"), last_id, None, buf[pos:after]),
+                        (
+                            event,
+                            payload.decode("utf-8", "replace"),
+                            # Not cached before the loop: a non-canonical block may set the id.
+                            self._last_id,
+                            None,
+                            buf[pos:after],
+                        ),
                     )
                 )
             pos = after
         if pos < len(buf):
-            events += self._parse_lines(buf[pos:] if pos else buf, final=False)
+            self._parse_lines(buf[pos:] if pos else buf, final=False, events=events)
         return events
 
-    def _parse_lines(self, buf: bytes, *, final: bool) -> list[SSEEvent]:
+    def _parse_lines(
+        self, buf: bytes, *, final: bool, events: list[SSEEvent] | None = None
+    ) -> list[SSEEvent]:
+        """Line by line; appends to ``events`` so an error carries all that completed before it."""
         seps: Iterable[int]
         if _CR in buf:
             lines, seps, tail = _split_any(buf, final)
@@ -202,7 +217,8 @@ class SSEDecoder:
             lines = buf.split(b"\n")
             tail = lines.pop()
             seps = repeat(1)
-        events: list[SSEEvent] = []
+        if events is None:
+            events = []
         data = self._data
         pos = 0
         block_from = 0  # where the current block's raw bytes begin inside buf
@@ -238,9 +254,17 @@ class SSEDecoder:
                     data = self._data = []
                     self._event = None
                     self._retry = None
-                elif self._event is not None or self._retry is not None or self._pending:
-                    self._reset_block()
-                    data = self._data
+                else:
+                    size = len(self._pending) + after - block_from
+                    if size > self._max:
+                        # Comments and data-less blocks are held all the same; whether they trip
+                        # the bound must not depend on where the reads were cut.
+                        head = (bytes(self._pending) + buf[block_from:after])[:80]
+                        self._error = SSEEventTooLarge(self._max, size, head, events)
+                        raise self._error
+                    if self._event is not None or self._retry is not None or self._pending:
+                        self._reset_block()
+                        data = self._data
                 block_from = after
             else:
                 self._line(line)
@@ -285,7 +309,11 @@ class SSEDecoder:
                 self._last_id = value.decode("utf-8", "replace")
         elif name == b"retry" and value.isdigit():
             # bytes.isdigit is ASCII-only: "+5", " 5" and non-ASCII digits are all refused.
-            self._retry = int(value)
+            # Past 64 bits the value is refused, as browsers do: int() raises ValueError beyond
+            # 4300 digits, and upstream bytes may raise nothing but SSEEventTooLarge.
+            digits = value.lstrip(b"0") or b"0"
+            if len(digits) <= 20 and (retry := int(digits)) < _RETRY_LIMIT:
+                self._retry = retry
 
     def _make_event(self, raw: bytes) -> SSEEvent:
         data = self._data
