@@ -1,0 +1,482 @@
+"""The configuration schema: deployments, routes, timeouts, retry, limits, server; validated once.
+
+Pure apart from reading environment variables named by the configuration. The client never chooses
+an upstream URL: every URL comes from here. Secrets are ``SecretStr`` and stay out of repr and dumps.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from typing import Annotated, Any, Literal, Self, TypeVar
+from urllib.parse import urlsplit
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from sseguard.config.env import env_var, has_reference, interpolate
+from sseguard.config.errors import from_validation
+
+Kind = Literal[
+    "anthropic", "azure-foundry", "anthropic-compatible", "openai-compatible", "bedrock", "vertex"
+]
+# In the schema so configs written for them fail with a clear message instead of a typo error.
+UNSUPPORTED_KINDS = frozenset({"bedrock", "vertex"})
+ANTHROPIC_STYLE_KINDS = frozenset({"anthropic", "azure-foundry", "anthropic-compatible"})
+
+# Numbers only, no "30s" or "+5": lenient parsing hides typos (STYLE.md).
+Seconds = Annotated[float, Field(strict=True, gt=0)]
+Bytes = Annotated[int, Field(strict=True, gt=0)]
+Flag = Annotated[bool, Field(strict=True)]
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
+Glob = Annotated[str, Field(min_length=1)]
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
+# Set by the HTTP client or the gateway itself; a config that sets them breaks framing or routing.
+_RESERVED_HEADERS = frozenset(
+    {
+        "host",
+        "content-length",
+        "content-type",
+        "content-encoding",
+        "transfer-encoding",
+        "connection",
+        "keep-alive",
+        "upgrade",
+        "te",
+        "trailer",
+        "proxy-connection",
+    }
+)
+_CREDENTIAL_HINTS = ("auth", "key", "token", "secret", "cookie", "signature")
+_CORE_EVENTS = frozenset(
+    {
+        "message_start",
+        "content_block_start",
+        "content_block_delta",
+        "content_block_stop",
+        "message_delta",
+        "message_stop",
+        "error",
+    }
+)
+MASK = "**********"
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _header_name(name: str) -> str:
+    if not _HEADER_NAME.fullmatch(name):
+        raise ValueError(f"{name!r} is not a valid HTTP header name")
+    # HTTP/2 requires lower case, and one spelling avoids duplicates when headers are merged.
+    return name.lower()
+
+
+def _header_value(value: str) -> str:
+    if "\r" in value or "\n" in value or "\0" in value:
+        raise ValueError("a header value must not contain CR, LF or NUL")  # header injection
+    return value
+
+
+class HeaderAuth(_Model):
+    """The header that carries the key upstream: ``{header}: {prefix}{key}``."""
+
+    header: str
+    prefix: str = ""
+
+    @field_validator("header")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return _header_name(value)
+
+
+AUTH_STYLES = {
+    "x-api-key": HeaderAuth(header="x-api-key"),
+    "bearer": HeaderAuth(header="authorization", prefix="Bearer "),
+    "api-key": HeaderAuth(header="api-key"),
+}
+# Azure AI Foundry's Anthropic endpoint authenticates with x-api-key (and accepts api-key);
+# compatible providers follow Anthropic; OpenAI-style servers expect a bearer token.
+DEFAULT_AUTH: dict[str, str] = {
+    "anthropic": "x-api-key",
+    "azure-foundry": "x-api-key",
+    "anthropic-compatible": "x-api-key",
+    "openai-compatible": "bearer",
+}
+
+
+class BetaFilter(_Model):
+    """F28: which ``anthropic-beta`` values travel upstream. Entries are globs."""
+
+    allow: tuple[Glob, ...] | None = None  # None: everything not denied
+    deny: tuple[Glob, ...] = ()
+
+    def keeps(self, value: str) -> bool:
+        if self.allow is not None and not any(fnmatch.fnmatchcase(value, p) for p in self.allow):
+            return False
+        return not any(fnmatch.fnmatchcase(value, p) for p in self.deny)
+
+
+class DeploymentTimeouts(_Model):
+    """Per-deployment overrides of the upstream-facing timeouts (F21)."""
+
+    connect: Seconds | None = None
+    first_event: Seconds | None = None
+    idle: Seconds | None = None
+
+
+class Deployment(_Model):
+    """One upstream endpoint and how to talk to it."""
+
+    name: Name
+    kind: Kind  # before base_url, whose check depends on it
+    base_url: str
+    auth: HeaderAuth = AUTH_STYLES["x-api-key"]
+    api_key_env: str | None = None
+    api_key: SecretStr | None = None
+    passthrough_key: Flag = False
+    model: dict[Glob, Glob] | None = None
+    anthropic_beta: BetaFilter = BetaFilter()
+    # Templates as written, SecretStr because a literal value may be a credential.
+    extra_headers: dict[str, SecretStr] = Field(default_factory=dict, alias="headers")
+    anthropic_version: str = Field(default="2023-06-01", min_length=1)
+    count_tokens: Literal["proxy", "estimate"] = "proxy"
+    timeouts: DeploymentTimeouts = DeploymentTimeouts()
+
+    _headers: dict[str, str] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults_and_key(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        data = dict(data)
+        kind = data.get("kind")
+        if isinstance(kind, str) and kind in DEFAULT_AUTH:
+            data.setdefault("auth", DEFAULT_AUTH[kind])
+            # OpenAI-style servers have no count_tokens endpoint (F29).
+            data.setdefault("count_tokens", "estimate" if kind == "openai-compatible" else "proxy")
+        sources = [k for k in ("api_key_env", "api_key") if data.get(k) is not None]
+        if data.get("passthrough_key") not in (None, False):
+            sources.append("passthrough_key")
+        if len(sources) > 1:
+            raise ValueError(f"give one of api_key_env, api_key, passthrough_key, not {sources}")
+        if not sources:
+            raise ValueError(
+                "no key: set api_key_env: NAME, api_key: ${NAME}, or passthrough_key: true"
+            )
+        env_name = data.get("api_key_env")
+        if isinstance(env_name, str):
+            try:
+                data["api_key"] = SecretStr(env_var(env_name))
+            except ValueError as exc:
+                raise ValueError(f"api_key_env: {exc}") from None
+        return data
+
+    @field_validator("auth", mode="before")
+    @classmethod
+    def _auth_style(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            if value not in AUTH_STYLES:
+                raise ValueError(
+                    "must be x-api-key, bearer, api-key, or {header: NAME} for a custom header"
+                )
+            return AUTH_STYLES[value]
+        return value
+
+    @field_validator("kind")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value in UNSUPPORTED_KINDS:
+            raise ValueError(f"kind {value!r} is not supported yet")
+        return value
+
+    @field_validator("base_url", mode="before")
+    @classmethod
+    def _base_url(cls, value: Any, info: ValidationInfo) -> Any:
+        if not isinstance(value, str):
+            return value
+        url = interpolate(value).rstrip("/")
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise ValueError("credentials in the URL are not allowed (they end up in logs)")
+        if parts.query or parts.fragment:
+            raise ValueError("must not have a query or fragment (the client's query is appended)")
+        if info.data.get("kind") in ANTHROPIC_STYLE_KINDS:
+            for suffix in ("/v1", "/v1/messages"):
+                if parts.path.endswith(suffix):
+                    raise ValueError(
+                        f"the client's path (/v1/messages) is appended to it: drop the {suffix}"
+                    )
+        return url
+
+    @field_validator("api_key", mode="before")
+    @classmethod
+    def _api_key(cls, value: Any) -> Any:
+        return interpolate(value) if isinstance(value, str) else value
+
+    @field_validator("model", mode="before")
+    @classmethod
+    def _model_map(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"*": value}
+        if value is not None and not isinstance(value, dict):
+            raise ValueError("must be a model name, or a mapping from client-model glob to model")
+        return value
+
+    @field_validator("extra_headers")
+    @classmethod
+    def _extra_headers(
+        cls, value: dict[str, SecretStr], info: ValidationInfo
+    ) -> dict[str, SecretStr]:
+        names = [_header_name(n) for n in value]
+        reserved = sorted(n for n in names if n in _RESERVED_HEADERS)
+        if reserved:
+            raise ValueError(f"{', '.join(reserved)}: set by the gateway, not by configuration")
+        if len(set(names)) != len(names):
+            raise ValueError("a header is given twice (header names are case-insensitive)")
+        auth = info.data.get("auth")
+        if isinstance(auth, HeaderAuth) and auth.header in names:
+            raise ValueError(f"{auth.header}: the auth header is built from the key, not set here")
+        for name, template in value.items():
+            try:
+                _header_value(interpolate(template.get_secret_value()))
+            except ValueError as exc:
+                raise ValueError(f"{name}: {exc}") from None
+        return value
+
+    @model_validator(mode="after")
+    def _resolve_headers(self) -> Self:
+        # Checked by _extra_headers; resolved here because a frozen field keeps the templates,
+        # which redacted() shows instead of the values.
+        self._headers = {
+            n.lower(): interpolate(t.get_secret_value()) for n, t in self.extra_headers.items()
+        }
+        return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Extra headers to send, ``${ENV}`` resolved, names lower-cased."""
+        return dict(self._headers)
+
+    def upstream_model(self, client_model: str) -> str:
+        """The model name to send upstream: the first matching rename, else the client's name."""
+        for pattern, upstream in (self.model or {}).items():
+            if fnmatch.fnmatchcase(client_model, pattern):
+                return upstream
+        return client_model
+
+    def auth_headers(self, client_key: str | None) -> dict[str, str]:
+        """The credential header to add upstream; nothing for passthrough without a client key."""
+        key = client_key if self.passthrough_key else None
+        if self.api_key is not None:
+            key = self.api_key.get_secret_value()
+        if not key:
+            return {}
+        return {self.auth.header: self.auth.prefix + key}
+
+    def filter_beta(self, value: str | None) -> str | None:
+        """F28: the client's comma-separated ``anthropic-beta`` with disallowed values removed."""
+        if value is None:
+            return None
+        kept = [
+            v for v in (p.strip() for p in value.split(",")) if v and self.anthropic_beta.keeps(v)
+        ]
+        return ",".join(kept) or None
+
+    def redacted(self) -> dict[str, Any]:
+        out = self.model_dump(mode="json", by_alias=True)
+        out["headers"] = {n: _shown(n, t.get_secret_value()) for n, t in self.extra_headers.items()}
+        return out
+
+
+def _shown(name: str, template: str) -> str:
+    """A header's template for printing: masked when it reads the environment or names a secret."""
+    if has_reference(template) or any(h in name.lower() for h in _CREDENTIAL_HINTS):
+        return MASK
+    return template
+
+
+class Route(_Model):
+    """Client model glob → ordered fallback chain, and what to do when a committed stream breaks."""
+
+    match: Glob = "*"
+    deployments: tuple[Name, ...] = Field(min_length=1)
+    midstream: Literal["resume", "error", "finalize"] = "resume"
+    max_resumes: Annotated[int, Field(strict=True, ge=0)] = 2
+    # Only used in finalize mode, the one place an ending is invented (mid-stream rule 5).
+    finalize_stop_reason: Literal["end_turn", "max_tokens", "stop_sequence"] = "end_turn"
+    atomic_tools: Flag = True
+    drop_events: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+
+    @field_validator("drop_events")
+    @classmethod
+    def _unknown_only(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        core = sorted(set(value) & _CORE_EVENTS)
+        if core:
+            raise ValueError(f"{', '.join(core)} cannot be dropped: only unknown event types (F10)")
+        return value
+
+    def matches(self, model: str) -> bool:
+        return fnmatch.fnmatchcase(model, self.match)
+
+
+class Timeouts(_Model):
+    """F21/F22. ``first_event`` is long because a long prompt takes time to its first event."""
+
+    connect: Seconds = 10.0
+    first_event: Seconds = 60.0
+    idle: Seconds = 30.0
+    total: Seconds = 600.0
+    ping_interval: Seconds = 10.0
+
+    @model_validator(mode="after")
+    def _within_total(self) -> Self:
+        for name in ("connect", "first_event", "idle"):
+            if getattr(self, name) > self.total:
+                raise ValueError(f"{name} is longer than total")
+        return self
+
+
+class Retry(_Model):
+    """Before commit: attempts per deployment, exponential backoff with jitter, F19's cap."""
+
+    max_attempts: Annotated[int, Field(strict=True, ge=1)] = 2
+    backoff_base: Seconds = 0.5
+    backoff_max: Seconds = 8.0
+    jitter: Flag = True
+    retry_after_cap: Seconds = 30.0
+
+
+class Limits(_Model):
+    max_request_bytes: Bytes = 32 * 1024 * 1024
+    max_event_bytes: Bytes = 32 * 1024 * 1024
+
+
+class Server(_Model):
+    host: str = Field(default="127.0.0.1", min_length=1)
+    port: Annotated[int, Field(strict=True, ge=0, le=65535)] = 8080  # 0: any free port
+    workers: Annotated[int, Field(strict=True, ge=1)] = 1
+    shutdown_grace: Annotated[float, Field(strict=True, ge=0)] = 30.0
+
+
+class Config(_Model):
+    """The whole configuration. Build with ``load_config`` or the constructors below."""
+
+    server: Server = Server()
+    timeouts: Timeouts = Timeouts()
+    retry: Retry = Retry()
+    limits: Limits = Limits()
+    deployments: tuple[Deployment, ...]
+    routes: tuple[Route, ...] = ()
+
+    _by_name: dict[str, Deployment] = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _cross_check(self) -> Self:
+        problems: list[str] = []
+        if not self.deployments:
+            problems.append("deployments: at least one deployment is required")
+        by_name: dict[str, Deployment] = {}
+        for i, d in enumerate(self.deployments):
+            if d.name in by_name:
+                problems.append(f"deployments[{i}].name: {d.name!r} is declared twice")
+            by_name[d.name] = d
+            for name, seconds in d.timeouts.model_dump(exclude_none=True).items():
+                if seconds > self.timeouts.total:
+                    problems.append(f"deployments[{i}].timeouts.{name}: longer than timeouts.total")
+        for i, route in enumerate(self.routes):
+            for j, name in enumerate(route.deployments):
+                if name not in by_name:
+                    problems.append(
+                        f"routes[{i}].deployments[{j}]: unknown deployment {name!r}"
+                        f" (declared: {', '.join(by_name)})"
+                    )
+        if problems:
+            raise ValueError("\n".join(problems))
+        self._by_name = by_name
+        if not self.routes:
+            # Frozen model: the default route is filled in before the instance is handed out.
+            object.__setattr__(self, "routes", (Route(deployments=tuple(by_name)),))
+        return self
+
+    def route_for(self, model: str) -> Route | None:
+        """The first route whose glob matches the client's model name."""
+        return next((r for r in self.routes if r.matches(model)), None)
+
+    def deployment(self, name: str) -> Deployment:
+        try:
+            return self._by_name[name]
+        except KeyError:
+            raise KeyError(f"no deployment named {name!r}") from None
+
+    def timeouts_for(self, name: str) -> Timeouts:
+        """The global timeouts with the deployment's overrides applied."""
+        override = self.deployment(name).timeouts.model_dump(exclude_none=True)
+        return self.timeouts.model_copy(update=override) if override else self.timeouts
+
+    def redacted(self) -> dict[str, Any]:
+        """The effective configuration for printing: secrets masked, default route included."""
+        out = self.model_dump(mode="json", by_alias=True)
+        out["deployments"] = [d.redacted() for d in self.deployments]
+        return out
+
+    def with_server(self, **overrides: Any) -> Config:
+        """A copy with CLI overrides (``host``, ``port``, ``workers``...) applied and validated."""
+        server = _validated(Server, {**self.server.model_dump(), **overrides}, "command line")
+        return self.model_copy(update={"server": server})
+
+    @classmethod
+    def single_upstream(
+        cls, url: str, key: str | None, kind: str = "anthropic-compatible"
+    ) -> Config:
+        """``--upstream URL [--upstream-key KEY]``: no key means the client's key is passed on."""
+        deployment: dict[str, Any] = {"name": "upstream", "base_url": url, "kind": kind}
+        if key is None:
+            deployment["passthrough_key"] = True
+        else:
+            deployment["api_key"] = SecretStr(key)  # a SecretStr is not ${...}-interpolated
+        return _validated(cls, {"deployments": [deployment]}, "--upstream")
+
+    @classmethod
+    def anthropic(cls, key: str) -> Config:
+        """Anthropic's API with the operator's key (``ANTHROPIC_API_KEY``)."""
+        deployment = {
+            "name": "anthropic",
+            "base_url": "https://api.anthropic.com",
+            "kind": "anthropic",
+            "api_key": SecretStr(key),
+        }
+        return _validated(cls, {"deployments": [deployment]}, "ANTHROPIC_API_KEY")
+
+    @classmethod
+    def simulator(cls, base_url: str) -> Config:
+        """The built-in fault simulator; it checks no key, so whatever the client sent goes on."""
+        deployment = {
+            "name": "simulator",
+            "base_url": base_url,
+            "kind": "anthropic-compatible",
+            "passthrough_key": True,
+        }
+        return _validated(cls, {"deployments": [deployment]}, "simulator")
+
+
+def _validated(model: type[_M], data: dict[str, Any], source: str) -> _M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise from_validation(source, model, exc) from None
