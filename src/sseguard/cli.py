@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import BinaryIO
 
@@ -14,6 +15,61 @@ from sseguard import __version__
 @click.version_option(__version__, prog_name="sseguard")
 def main() -> None:
     """sseguard keeps Anthropic Messages streams well-formed between providers and clients."""
+
+
+@main.command("serve")
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False),
+    envvar="SSEGUARD_CONFIG",
+    help="YAML or TOML file declaring deployments and routes (docs/configuration.md).",
+)
+@click.option("--upstream", metavar="URL", help="Shorthand for one Anthropic-compatible upstream.")
+@click.option(
+    "--upstream-key",
+    metavar="KEY",
+    envvar="SSEGUARD_UPSTREAM_KEY",
+    help="Key for --upstream (or env SSEGUARD_UPSTREAM_KEY); without it each client's key is passed on.",
+)
+@click.option("--host", help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default 8080).")
+@click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default 1).")
+def serve_command(
+    config_path: str | None,
+    upstream: str | None,
+    upstream_key: str | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+) -> None:
+    """Run the gateway: Anthropic Messages in, well-formed streams or typed errors out.
+
+    The upstream is, in order: --config, else --upstream, else the Anthropic API when
+    ANTHROPIC_API_KEY is set, else the built-in fault simulator (so this works on a bare machine).
+    Point clients at it with ANTHROPIC_BASE_URL=http://HOST:PORT.
+    """
+    from sseguard.gateway.serve import ServeOptions, serve
+
+    if config_path and upstream:
+        raise click.UsageError("give either --config or --upstream, not both")
+    if upstream_key and not upstream:
+        raise click.UsageError("--upstream-key needs --upstream")
+    key_env = None
+    if upstream_key:
+        # Workers read the key from the environment: it never appears in a command line or file.
+        os.environ["SSEGUARD_UPSTREAM_KEY"] = upstream_key
+        key_env = "SSEGUARD_UPSTREAM_KEY"
+    serve(
+        ServeOptions(
+            config_path=config_path,
+            upstream=upstream,
+            upstream_key_env=key_env,
+            host=host,
+            port=port,
+            workers=workers,
+        )
+    )
 
 
 @main.command("replay")

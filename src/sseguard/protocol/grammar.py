@@ -51,6 +51,8 @@ def violations(events: Iterable[Event], *, allow_error_end: bool = True) -> list
                 problems.append(f"{where}: error while block {open_block[0]} is open")
             errored = True
             continue
+        if ev.type == PING:
+            continue  # keep-alive: clients skip it anywhere, even before message_start (F22)
         if ev.type == MESSAGE_START:
             if started:
                 problems.append(f"{where}: second message_start")
@@ -58,8 +60,6 @@ def violations(events: Iterable[Event], *, allow_error_end: bool = True) -> list
             continue
         if not started:
             problems.append(f"{where}: before message_start")
-            continue
-        if ev.type == PING:
             continue
         if seen_delta and ev.type != MESSAGE_STOP:
             problems.append(f"{where}: between message_delta and message_stop")

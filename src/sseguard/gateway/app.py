@@ -1,0 +1,214 @@
+"""The ASGI gateway: routes requests to handlers and watches for clients that leave.
+
+Thin by design: validation of what routing needs, then ``Exchange`` does the work. Per-request state
+lives in the call, never on the app.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from typing import Any
+
+import orjson
+
+from sseguard.config import Config
+from sseguard.gateway.asgi import (
+    ClientGone,
+    CollectSink,
+    Receive,
+    Scope,
+    Send,
+    StreamSink,
+    header_dict,
+    read_body,
+    send_error,
+    send_json,
+)
+from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
+from sseguard.gateway.models import list_models
+from sseguard.gateway.tokens import count_tokens
+from sseguard.protocol.accumulate import Accumulator
+from sseguard.resilience.exchange import ClientRequest, Exchange
+from sseguard.upstream.client import UpstreamClient
+
+
+class Gateway:
+    """``Gateway(config)`` is the ASGI app; ``startup``/``shutdown`` run from the lifespan."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
+        self.ready = False
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request_id = f"sg_{uuid.uuid4().hex[:20]}"
+        try:
+            await self._route(scope, receive, send, request_id)
+        except GatewayError as err:
+            await send_error(send, err, request_id)
+        except ClientGone:
+            pass
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                self.ready = True
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.ready = False
+                await self.client.close()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+    async def _route(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        method = scope["method"]
+        path = scope["path"]
+        if path == "/v1/messages":
+            _allow(method, "POST")
+            await self._messages(scope, receive, send, request_id)
+        elif path == "/v1/messages/count_tokens":
+            _allow(method, "POST")
+            body = await self._json_body(receive)
+            status, headers, payload = await count_tokens(
+                self.client,
+                self.config,
+                scope["query_string"].decode("latin-1"),
+                header_dict(scope),
+                body,
+            )
+            await send_json(send, status, payload, {**headers, "x-sseguard-request-id": request_id})
+        elif path == "/v1/models":
+            _allow(method, "GET")
+            status, headers, payload = await list_models(
+                self.client,
+                self.config,
+                scope["query_string"].decode("latin-1"),
+                header_dict(scope),
+            )
+            await send_json(send, status, payload, {**headers, "x-sseguard-request-id": request_id})
+        elif path == "/healthz":
+            await send_json(send, 200, b'{"status":"ok"}')
+        elif path == "/readyz":
+            ready = self.ready
+            await send_json(
+                send,
+                200 if ready else 503,
+                b'{"status":"ready"}' if ready else b'{"status":"starting"}',
+            )
+        else:
+            raise GatewayError(404, f"sseguard has no endpoint {method} {path}", "not_found_error")
+
+    async def _json_body(self, receive: Receive) -> dict[str, Any]:
+        raw = await read_body(receive, self.config.limits.max_request_bytes)
+        try:
+            body = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            raise GatewayError(400, f"the request body is not valid JSON: {exc}") from None
+        if not isinstance(body, dict):
+            raise GatewayError(
+                400, f"the request body must be a JSON object, not {type(body).__name__}"
+            )
+        return body
+
+    async def _messages(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+        body = await self._json_body(receive)
+        model = body.get("model")
+        if not isinstance(model, str) or not model:
+            raise GatewayError(400, "model: a model name (string) is required")
+        if not isinstance(body.get("messages"), list):
+            raise GatewayError(400, "messages: a list of messages is required")
+        stream = body.get("stream", False)
+        if not isinstance(stream, bool):
+            raise GatewayError(400, "stream: must be true or false")
+        route = self.config.route_for(model)
+        if route is None:
+            raise GatewayError(
+                404, f"model: no route of this gateway serves {model!r}", "not_found_error"
+            )
+        request = ClientRequest(
+            scope["path"],
+            scope["query_string"].decode("latin-1"),
+            header_dict(scope),
+            body,
+            request_id,
+        )
+        exchange = Exchange(self.client, self.config, route, request)
+        if stream:
+            await self._stream(exchange, receive, send, request_id)
+        else:
+            await self._collect(exchange, receive, send, request_id)
+
+    async def _stream(
+        self, exchange: Exchange, receive: Receive, send: Send, request_id: str
+    ) -> None:
+        sink = StreamSink(
+            send, lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id}
+        )
+        try:
+            await _until_disconnect(exchange.run(sink), receive)
+        except GatewayError as err:
+            if sink.committed:  # cannot happen by Exchange's contract; never send two status lines
+                raise
+            err.headers = {**exchange.response_headers, **err.headers}
+            await send_error(send, err, request_id)
+            return
+        await sink.end()
+
+    async def _collect(
+        self, exchange: Exchange, receive: Receive, send: Send, request_id: str
+    ) -> None:
+        sink = CollectSink()
+        await _until_disconnect(exchange.run(sink), receive)
+        headers = {**exchange.response_headers, "x-sseguard-request-id": request_id}
+        acc = Accumulator()
+        for ev in sink.events:
+            if ev.type == "error":
+                error = ev.payload.get("error") or {}
+                etype = error.get("type", "api_error")
+                raise GatewayError(
+                    STATUS_FOR_ERROR_TYPE.get(etype, 502),
+                    error.get("message", "upstream error"),
+                    etype,
+                    headers,
+                )
+            acc.feed(ev)
+        await send_json(send, 200, orjson.dumps(acc.message()), headers)
+
+
+async def _until_disconnect(work: Any, receive: Receive) -> None:
+    """Run ``work``; if the client disconnects first, cancel it, which closes the upstream (F36)."""
+    task = asyncio.ensure_future(work)
+
+    async def watch() -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                task.cancel()
+                return
+
+    watcher = asyncio.ensure_future(watch())
+    try:
+        await task
+    except asyncio.CancelledError:
+        if watcher.done():
+            raise ClientGone from None
+        raise
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+
+def _allow(method: str, allowed: str) -> None:
+    if method != allowed:
+        raise GatewayError(
+            405, f"use {allowed} for this endpoint, not {method}", "invalid_request_error"
+        )

@@ -1,0 +1,105 @@
+"""``sseguard serve``: choose the upstream configuration, print what was chosen, run uvicorn.
+
+The precedence a user expects: a config file, else ``--upstream``, else ``ANTHROPIC_API_KEY`` (the
+real Anthropic API), else the built-in simulator so that the command works on a bare machine.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+from dataclasses import asdict, dataclass
+
+import orjson
+
+from sseguard.config import Config, load_config
+from sseguard.gateway.app import Gateway
+
+OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
+
+
+@dataclass(frozen=True, slots=True)
+class ServeOptions:
+    config_path: str | None = None
+    upstream: str | None = None
+    upstream_key_env: str | None = (
+        None  # the key travels to workers by env var name, never by value
+    )
+    host: str | None = None
+    port: int | None = None
+    workers: int | None = None
+    simulator_url: str | None = None  # the built-in simulator the CLI started, when it did
+
+
+def resolve(options: ServeOptions) -> tuple[Config, str]:
+    """The configuration to serve and a one-line description of its upstream for the banner."""
+    if options.config_path:
+        config = load_config(options.config_path)
+        what = f"config {options.config_path}: " + ", ".join(d.name for d in config.deployments)
+    elif options.upstream:
+        key = os.environ.get(options.upstream_key_env) if options.upstream_key_env else None
+        config = Config.single_upstream(options.upstream, key)
+        what = f"{options.upstream} ({'gateway key' if key else 'client keys passed through'})"
+    elif os.environ.get("ANTHROPIC_API_KEY"):
+        config = Config.anthropic(os.environ["ANTHROPIC_API_KEY"])
+        what = "Anthropic API (key from ANTHROPIC_API_KEY)"
+    elif options.simulator_url:
+        config = Config.simulator(options.simulator_url)
+        what = (
+            f"the built-in fault simulator at {options.simulator_url} (no config, no --upstream, "
+            "no ANTHROPIC_API_KEY); pick a fault per request with the model suffix "
+            "'+<scenario>', see `sseguard sim --list`"
+        )
+    else:
+        raise ValueError("no upstream: give a config, --upstream, ANTHROPIC_API_KEY or a simulator")
+    overrides = {"host": options.host, "port": options.port, "workers": options.workers}
+    updates = {k: v for k, v in overrides.items() if v is not None}
+    return (config.with_server(**updates) if updates else config), what
+
+
+def app_factory() -> Gateway:
+    """Each uvicorn worker builds its gateway from the options the CLI left in the environment."""
+    options = ServeOptions(**orjson.loads(os.environ[OPTIONS_ENV]))
+    config, _ = resolve(options)
+    return Gateway(config)
+
+
+def serve(options: ServeOptions) -> None:
+    import uvicorn
+
+    stop_simulator = None
+    if not (options.config_path or options.upstream or os.environ.get("ANTHROPIC_API_KEY")):
+        # One simulator for all workers, in a thread of this process: it is the upstream here.
+        from sseguard.sim import start_in_thread
+
+        url, stop_simulator = start_in_thread()
+        options = ServeOptions(**{**asdict(options), "simulator_url": url})
+    config, what = resolve(options)
+    server = config.server
+    # Bound before the banner: once a user (or a test) reads the address, connections are queued.
+    sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)
+    host, port = sock.getsockname()[:2]
+    url = f"http://{host}:{port}"
+    print(
+        f"sseguard listening on {url}\n"
+        f"  upstream: {what}\n"
+        f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)",
+        file=sys.stderr,
+        flush=True,
+    )
+    os.environ[OPTIONS_ENV] = orjson.dumps(asdict(options)).decode()
+    uvicorn.run(
+        "sseguard.gateway.serve:app_factory",
+        factory=True,
+        fd=sock.fileno(),
+        workers=server.workers,
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=int(server.shutdown_grace),
+    )
+    if stop_simulator is not None:
+        stop_simulator()

@@ -1,0 +1,58 @@
+"""``count_tokens`` (F29): proxied to the deployment that would serve the model, estimated locally
+when the provider has no such endpoint, and saying so in a header.
+
+Its failures never count against a deployment: Claude Code calls it for accounting, not for answers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from sseguard.config import Config
+from sseguard.gateway.errors import GatewayError
+from sseguard.upstream.client import UpstreamClient, UpstreamUnreachable
+from sseguard.upstream.request import build
+
+ESTIMATE_HEADER = "x-sseguard-token-estimate"
+CHARS_PER_TOKEN = 4  # a rough mean for English text and JSON; an estimate is labelled as one
+
+
+def estimate(body: dict[str, Any]) -> int:
+    """Characters of everything the model would read, over four."""
+    parts = [body.get("system"), body.get("messages"), body.get("tools")]
+    size = sum(len(orjson.dumps(p)) for p in parts if p is not None)
+    return max(1, size // CHARS_PER_TOKEN)
+
+
+async def count_tokens(
+    client: UpstreamClient,
+    config: Config,
+    query: str,
+    headers: dict[str, str],
+    body: dict[str, Any],
+) -> tuple[int, dict[str, str], bytes]:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise GatewayError(400, "model: a model name (string) is required")
+    route = config.route_for(model)
+    if route is None:
+        raise GatewayError(
+            404, f"model: no route of this gateway serves {model!r}", "not_found_error"
+        )
+    deployment = config.deployment(route.deployments[0])
+    if deployment.count_tokens == "proxy":
+        req = build(deployment, "/v1/messages/count_tokens", query, headers, body)
+        try:
+            resp = await client.send(req, header_timeout=config.timeouts.first_event)
+        except UpstreamUnreachable:
+            resp = None
+        if resp is not None:
+            try:
+                payload = await resp.read_all(64 * 1024)
+            finally:
+                resp.close()
+            if resp.status != 404:
+                return resp.status, resp.passed_on(), payload
+    return 200, {ESTIMATE_HEADER: "true"}, orjson.dumps({"input_tokens": estimate(body)})

@@ -1,0 +1,319 @@
+"""One client request driven through upstream attempts: retry and fall back before commit, resume
+or end truthfully after it, pings throughout.
+
+Async and small: the decisions come from the pure layers (``Repairer`` state, ``verdicts``); this
+module only waits, reads, writes and counts. The client side is a ``Sink`` so the same driver serves
+streaming and non-streaming clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import aiohttp
+import orjson
+
+from sseguard.config import Config, Deployment, Route
+from sseguard.protocol.events import MESSAGE_START, Event
+from sseguard.protocol.finalize import finalize
+from sseguard.protocol.render import render
+from sseguard.protocol.repair import Failure, Repairer
+from sseguard.protocol.stream import StreamRepair
+from sseguard.resilience import verdicts
+from sseguard.resilience.continuation import continuation_body
+from sseguard.sse import SSEEvent
+from sseguard.upstream.client import UpstreamClient, UpstreamResponse, UpstreamUnreachable
+from sseguard.upstream.request import build
+
+MAX_JSON_BODY = 64 * 1024 * 1024
+
+
+class Sink(Protocol):
+    """Where repaired events go: a streaming client response, or a collector for ``stream: false``."""
+
+    streaming: bool
+    committed: bool
+    last_write: float
+
+    async def write(self, events: list[Event]) -> None: ...
+
+    async def ping(self) -> None: ...
+
+
+@dataclass(slots=True)
+class ClientRequest:
+    path: str
+    query: str
+    headers: dict[str, str]  # lower-cased names
+    body: dict[str, Any]
+    request_id: str
+
+
+@dataclass(slots=True)
+class AttemptRecord:
+    deployment: str
+    status: int | None
+    fault: str | None
+    detail: str
+
+
+@dataclass(slots=True)
+class Exchange:
+    """Run with ``await exchange.run(sink)``; raises ``GatewayError`` only before commit."""
+
+    client: UpstreamClient
+    config: Config
+    route: Route
+    request: ClientRequest
+    repairer: Repairer = field(init=False)
+    attempts: list[AttemptRecord] = field(default_factory=list)
+    resumes: int = 0
+    outcome: str = "none"  # "complete", "resumed", "error", "finalized"
+    response_headers: dict[str, str] = field(default_factory=dict)
+    _deadline: float = 0.0
+    _cause: Failure | None = None
+
+    def __post_init__(self) -> None:
+        self.repairer = self._new_repairer()
+
+    def _new_repairer(self) -> Repairer:
+        return Repairer(atomic_tools=self.route.atomic_tools, drop_events=self.route.drop_events)
+
+    async def run(self, sink: Sink) -> None:
+        self._deadline = time.monotonic() + self.config.timeouts.total
+        pinger = asyncio.create_task(self._pinger(sink)) if sink.streaming else None
+        try:
+            await self._run(sink)
+        finally:
+            if pinger is not None:
+                pinger.cancel()
+
+    async def _run(self, sink: Sink) -> None:
+        body = self.request.body
+        continuing = False
+        while True:
+            verdict = await self._try_chain(body, sink, continuing)
+            r = self.repairer
+            if r.ended:
+                self.outcome = "resumed" if self.resumes else "complete"
+                return
+            if not r.started:
+                # Every attempt failed before the client saw any part of a message.
+                assert verdict is not None
+                if not sink.committed:
+                    raise verdict.error
+                self.outcome = "error"
+                await sink.write(finalize(r, "error", _failure_of(verdict)))
+                return
+            cause = self._cause or r.failure
+            if cause is None and verdict is not None:
+                cause = _failure_of(verdict)
+            route = self.route
+            if route.midstream == "resume" and r.resumable and self.resumes < route.max_resumes:
+                self.resumes += 1
+                body = continuation_body(self.request.body, r.delivered_text)
+                continuing = True
+                self._cause = None
+                continue
+            if route.midstream == "finalize":
+                self.outcome = "finalized"
+                await sink.write(
+                    finalize(r, "finalize", cause, stop_reason=route.finalize_stop_reason)
+                )
+            else:
+                self.outcome = "error"
+                await sink.write(finalize(r, "error", cause))
+            return
+
+    async def _try_chain(
+        self, body: dict[str, Any], sink: Sink, continuing: bool
+    ) -> verdicts.Verdict | None:
+        """Attempts over the route's deployments until one produces output; the last verdict if none."""
+        retry = self.config.retry
+        last: verdicts.Verdict | None = None
+        first = True
+        for name in self.route.deployments:
+            deployment = self.config.deployment(name)
+            for n in range(retry.max_attempts):
+                if not first:
+                    wait = verdicts.backoff(n, retry.backoff_base, retry.backoff_max)
+                    if last is not None and last.wait is not None:
+                        wait = min(last.wait, retry.retry_after_cap)
+                    if time.monotonic() + wait >= self._deadline:
+                        return last
+                    await asyncio.sleep(wait)
+                first_attempt, first = first, False
+                if continuing:
+                    self.repairer.begin_continuation()
+                elif not first_attempt:
+                    self.repairer = self._new_repairer()  # nothing of it reached the client
+                produced, verdict = await self._attempt(deployment, body, sink)
+                if verdict is None or produced:
+                    return verdict
+                last = verdict
+                self.attempts.append(
+                    AttemptRecord(
+                        deployment.name, verdict.error.status, verdict.fault, verdict.error.message
+                    )
+                )
+                if not verdict.retry:
+                    break
+                if verdict.wait is not None and verdict.wait > retry.retry_after_cap:
+                    break  # not worth waiting here: another deployment, or the 429 itself
+            if last is not None and not (last.retry or last.fall_back):
+                return last
+        return last
+
+    async def _attempt(
+        self, deployment: Deployment, body: dict[str, Any], sink: Sink
+    ) -> tuple[bool, verdicts.Verdict | None]:
+        """One upstream request. ``produced`` tells whether the client got events from it."""
+        timeouts = self.config.timeouts
+        req = build(
+            deployment,
+            self.request.path,
+            self.request.query,
+            self.request.headers,
+            {**body, "stream": True},
+        )
+        started = time.monotonic()
+        try:
+            resp = await self.client.send(
+                req, header_timeout=min(timeouts.first_event, self._remaining())
+            )
+        except UpstreamUnreachable as exc:
+            return False, verdicts.for_unreachable(f"{deployment.name}: {exc}")
+        clean_end = False
+        try:
+            if not self.response_headers:
+                self.response_headers = resp.passed_on()
+            if resp.status != 200:
+                return False, verdicts.for_status(
+                    resp.status, resp.headers, await resp.read_all(64 * 1024)
+                )
+            if resp.content_type == "application/json":
+                return await self._from_json(resp, sink)
+            if resp.content_type != "text/event-stream":
+                return False, verdicts.for_status(200, resp.headers, await resp.read_all(4096))
+            produced, clean_end = await self._pump(resp, sink, started)
+            if self.repairer.ended or produced:
+                return produced, None
+            return False, verdicts.for_failure(self._cause or self.repairer.failure or _unknown())
+        finally:
+            if clean_end:
+                resp.response.release()
+            else:
+                resp.close()
+
+    async def _pump(self, resp: UpstreamResponse, sink: Sink, started: float) -> tuple[bool, bool]:
+        """Read, repair, write. Holds a lone ``message_start`` until the next event, so an endless
+        ``message_start`` loop (F11) is caught before the client is committed to this upstream."""
+        timeouts = self.config.timeouts
+        r = self.repairer
+        pipe = StreamRepair(r, max_event_size=self.config.limits.max_event_bytes)
+        held: list[Event] = []
+        produced = False
+        first_deadline = started + timeouts.first_event
+        while True:
+            now = time.monotonic()
+            if produced or held:
+                limit, what = timeouts.idle, "idle"
+            else:
+                limit, what = max(0.0, first_deadline - now), "first event"
+            limit = min(limit, self._deadline - now)
+            try:
+                async with asyncio.timeout(limit):
+                    chunk = await resp.read_chunk()
+            except TimeoutError:
+                total = self._deadline - time.monotonic() <= 0
+                r.fail(
+                    "F21",
+                    "timeout_error",
+                    f"the upstream stalled: no data for {timeouts.idle if what == 'idle' else timeouts.first_event:g} s "
+                    f"(the {what} timeout)"
+                    if not total
+                    else f"the request exceeded its total time of {timeouts.total:g} s",
+                )
+                return produced, False
+            except (aiohttp.ClientError, OSError) as exc:
+                events = pipe.close()
+                if not r.ended:
+                    self._cause = Failure(
+                        "F20",
+                        "api_error",
+                        f"the upstream connection broke mid-stream ({type(exc).__name__})",
+                    )
+                    r.fail("F20", "api_error", self._cause.message)
+                produced = await self._deliver(sink, held, events) or produced
+                return produced, False
+            if not chunk:
+                events = pipe.close()
+                produced = await self._deliver(sink, held, events) or produced
+                return produced, True
+            events = pipe.feed(chunk)
+            if events:
+                produced = await self._deliver(sink, held, events) or produced
+            if r.ended or r.failed:
+                return produced, r.ended
+
+    async def _deliver(self, sink: Sink, held: list[Event], events: list[Event]) -> bool:
+        """Write events, except a stream's very first ``message_start`` while it is alone."""
+        if held:
+            events = held + events
+            held.clear()
+        if not events:
+            return False
+        if len(events) == 1 and events[0].type == MESSAGE_START and not self.repairer.ended:
+            held.append(events[0])
+            return False
+        await sink.write(events)
+        return True
+
+    async def _from_json(
+        self, resp: UpstreamResponse, sink: Sink
+    ) -> tuple[bool, verdicts.Verdict | None]:
+        """A stream was asked for and JSON came back (F25): render it as the stream it stands for."""
+        raw = await resp.read_all(MAX_JSON_BODY)
+        try:
+            message = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return False, verdicts.for_status(200, resp.headers, raw)
+        if not isinstance(message, dict) or message.get("type") != "message":
+            return False, verdicts.for_status(
+                200 if message.get("type") != "error" else 500, resp.headers, raw
+            ) if isinstance(message, dict) else verdicts.for_status(200, resp.headers, raw)
+        r = self.repairer
+        r.anomalies.record("F25", "the upstream answered a stream request with JSON; rendered")
+        out: list[Event] = []
+        for ev in render(message):
+            out += r.feed(SSEEvent(ev.type, ev.data))
+        out += r.close()
+        produced = await self._deliver(sink, [], out)
+        if r.ended or produced:
+            return produced, None
+        return False, verdicts.for_failure(r.failure or _unknown())
+
+    async def _pinger(self, sink: Sink) -> None:
+        """A ping after ``ping_interval`` of silence, also while retrying or resuming (F22)."""
+        interval = self.config.timeouts.ping_interval
+        loop = asyncio.get_running_loop()
+        while True:
+            delay = sink.last_write + interval - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+                continue
+            await sink.ping()
+
+    def _remaining(self) -> float:
+        return max(0.0, self._deadline - time.monotonic())
+
+
+def _failure_of(verdict: verdicts.Verdict) -> Failure:
+    return Failure(verdict.fault, verdict.error.error_type, verdict.error.message)
+
+
+def _unknown() -> Failure:
+    return Failure("F16", "api_error", "the upstream stream ended before any content")

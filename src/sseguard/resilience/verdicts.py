@@ -1,0 +1,95 @@
+"""What an upstream failure before commit means: retry here, try the next deployment, or answer.
+
+Pure: the rules of FAULTS.md F17-F19, F21, F26 as a function of status, headers and body bytes, and
+of the repair layer's ``Failure``. The async driver only acts on these verdicts.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError, anthropic_error_body
+from sseguard.protocol.repair import Failure
+
+TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})
+# Another deployment may hold other credentials or models; the same one will say the same again.
+NEXT_DEPLOYMENT_STATUSES = frozenset({401, 403, 404})
+TRANSIENT_ERROR_TYPES = frozenset(
+    {"overloaded_error", "rate_limit_error", "api_error", "timeout_error"}
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """``retry``: same deployment again after ``wait`` s; ``fall_back``: next deployment; else answer."""
+
+    error: GatewayError
+    fault: str
+    retry: bool = False
+    fall_back: bool = False
+    wait: float | None = None  # the upstream's retry-after, when it gave one
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds to wait; only the plain number form (HTTP dates from LLM APIs are not seen)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        return None
+    return seconds if seconds >= 0 else None
+
+
+def for_status(status: int, headers: dict[str, str], body: bytes) -> Verdict:
+    """A non-200 answer, or a 200 whose body is not an event stream or JSON (HTML, F26)."""
+    upstream_error = anthropic_error_body(body)
+    passed = {"retry-after": headers["retry-after"]} if "retry-after" in headers else {}
+    if upstream_error is not None and status != 200:
+        error = GatewayError(
+            status,
+            upstream_error["error"].get("message") or "upstream error",
+            upstream_error["error"]["type"],
+            passed,
+            body,
+        )
+        fault = {429: "F19", 529: "F18"}.get(status, "F17")
+    else:
+        # Not Anthropic's shape: an HTML page from a proxy or load balancer (F26). Say what came.
+        shown = status if status != 200 else 502
+        kind = headers.get("content-type", "no content-type")
+        snippet = body[:120].decode("utf-8", "replace").strip().replace("\n", " ")
+        error = GatewayError(
+            shown,
+            f"the upstream answered HTTP {status} with {kind} instead of an Anthropic response: "
+            f"{snippet!r}",
+            headers=passed,
+        )
+        fault = "F26"
+    if status == 200 or status in TRANSIENT_STATUSES:
+        return Verdict(error, fault, retry=True, wait=parse_retry_after(headers.get("retry-after")))
+    if status in NEXT_DEPLOYMENT_STATUSES:
+        return Verdict(error, fault, fall_back=True)
+    return Verdict(error, fault)
+
+
+def for_failure(failure: Failure) -> Verdict:
+    """The stream broke before any content reached the client: an error event (F17), a loop (F11),
+    an empty or cut body (F16), garbage (F02), a stall (F21)."""
+    status = STATUS_FOR_ERROR_TYPE.get(failure.error_type, 502)
+    if failure.fault != "F17" and status == 500:
+        status = 502  # a broken upstream stream is a bad gateway answer, not our internal error
+    error = GatewayError(status, failure.message, failure.error_type)
+    retry = failure.error_type in TRANSIENT_ERROR_TYPES and failure.fault != "F09"
+    return Verdict(error, failure.fault, retry=retry)
+
+
+def for_unreachable(message: str) -> Verdict:
+    return Verdict(GatewayError(502, message, "api_error"), "F20", retry=True)
+
+
+def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
+    """Exponential backoff with full jitter: spreads retries of many clients hit by one outage."""
+    ceiling = min(cap, base * (2**attempt))
+    return (rng or random).uniform(0, ceiling)

@@ -1,0 +1,61 @@
+"""The request sent upstream for a client's request: URL, headers and body for one deployment.
+
+Pure. The only place that knows which client headers travel on (F28) and which never do (hop-by-hop
+headers, the client's credentials unless the deployment passes them through).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from sseguard.config import Deployment
+
+# Client headers forwarded as they are; everything else is dropped (credentials are re-added by
+# the deployment's auth style, content-length and encodings are the HTTP client's business).
+FORWARDED = frozenset({"anthropic-version", "content-type", "user-agent", "x-stainless-helper"})
+
+
+@dataclass(frozen=True, slots=True)
+class UpstreamRequest:
+    url: str
+    headers: dict[str, str]
+    body: bytes
+
+
+def client_key(headers: dict[str, str]) -> str | None:
+    """The client's own API key (``x-api-key`` or a bearer token), for passthrough deployments."""
+    key = headers.get("x-api-key") or headers.get("api-key")
+    if key:
+        return key
+    auth = headers.get("authorization", "")
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return None
+
+
+def build(
+    deployment: Deployment,
+    path: str,
+    query: str,
+    client_headers: dict[str, str],
+    body: dict[str, Any] | None,
+) -> UpstreamRequest:
+    """``path`` is the client's path (``/v1/messages``); the query string is kept (``?beta=true``)."""
+    url = deployment.base_url + path + (f"?{query}" if query else "")
+    headers = {k: v for k, v in client_headers.items() if k in FORWARDED}
+    headers.setdefault("anthropic-version", deployment.anthropic_version)
+    beta = deployment.filter_beta(client_headers.get("anthropic-beta"))
+    if beta:
+        headers["anthropic-beta"] = beta
+    headers.update(deployment.headers)
+    headers.update(deployment.auth_headers(client_key(client_headers)))
+    data = b""
+    if body is not None:
+        if isinstance(body.get("model"), str):
+            body = {**body, "model": deployment.upstream_model(body["model"])}
+        data = orjson.dumps(body)
+        headers["content-type"] = "application/json"
+    return UpstreamRequest(url, headers, data)

@@ -1,0 +1,142 @@
+"""Every simulator scenario through a real gateway process with the official ``anthropic`` SDK.
+
+max_retries=0, so the gateway's own resilience is what is tested. Recoverable scenarios must give
+the complete expected answer; the others a typed ``anthropic`` error within the time bound — never
+a hang, a raw parse error, or a cut answer returned as complete.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+import pytest
+
+from processes import gateway, gateway_config, simulator
+from sseguard.sim import CATALOGUE, expected_answer
+
+# Scenarios no attempt can get through: the answer must be a typed error.
+FAILING = {
+    "endless_message_start",
+    "spliced_generation",
+    "eof_after_text_delta",
+    "eof_in_tool_call",
+    "eof_in_thinking",
+    "error_before_content",
+    "error_after_content",
+    "overloaded_529",
+    "server_error_500",
+    "rate_limited_429",
+    "close_in_text",
+    "close_in_tool_call",
+    "close_in_thinking",
+    "stall_before_first_byte",
+    "stall_mid_stream",
+    "html_200",
+    "html_502",
+}
+# Played in the disconnect tests: it never ends by design (F36).
+NOT_HERE = {"endless_text"}
+SCENARIOS = sorted(set(CATALOGUE) - NOT_HERE)
+TIME_BOUND = 45.0  # detects hangs only
+
+TOOL = {
+    "name": "get_weather",
+    "description": "Weather for a city",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+        "required": ["city"],
+    },
+}
+
+
+@dataclass
+class Result:
+    message: Any = None
+    error: BaseException | None = None
+    seconds: float = 0.0
+
+
+def request_for(name: str, stream: bool) -> dict[str, Any]:
+    scenario = CATALOGUE[name]
+    body: dict[str, Any] = {
+        "model": f"claude-sonnet-4-5+{name}",
+        "max_tokens": 2048,
+        # A distinct conversation per scenario and mode, so _once counters do not collide.
+        "messages": [
+            {"role": "user", "content": f"Tell me about {name} ({'stream' if stream else 'json'})"}
+        ],
+    }
+    if scenario.tool or "tool" in name:
+        body["tools"] = [TOOL]
+    if scenario.thinking or "thinking" in name:
+        body["thinking"] = {"type": "enabled", "budget_tokens": 1024}
+    return body
+
+
+def call(base_url: str, name: str, stream: bool) -> Result:
+    client = anthropic.Anthropic(
+        base_url=base_url, api_key="sk-test", max_retries=0, timeout=TIME_BOUND
+    )
+    body = request_for(name, stream)
+    started = time.monotonic()
+    try:
+        if stream:
+            with client.messages.stream(**body) as s:
+                for _ in s:
+                    pass
+                message = s.get_final_message()
+        else:
+            message = client.messages.create(**body)
+        return Result(message=message, seconds=time.monotonic() - started)
+    except Exception as exc:  # the verdict is judged by the test, per scenario
+        return Result(error=exc, seconds=time.monotonic() - started)
+
+
+@pytest.fixture(scope="module")
+def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, bool], Result]]:
+    tmp = tmp_path_factory.mktemp("gw")
+    with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
+        jobs = [(name, stream) for name in SCENARIOS for stream in (True, False)]
+        with ThreadPoolExecutor(max_workers=24) as pool:
+            futures = {job: pool.submit(call, gw_url, *job) for job in jobs}
+            yield {job: f.result(timeout=TIME_BOUND * 3) for job, f in futures.items()}
+
+
+def text_of(message: Any) -> str:
+    return "".join(b.text for b in message.content if b.type == "text")
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_scenario_through_gateway(
+    results: dict[tuple[str, bool], Result], name: str, stream: bool
+) -> None:
+    res = results[(name, stream)]
+    assert res.seconds < TIME_BOUND, f"{name} took {res.seconds:.1f} s"
+    if name in FAILING:
+        assert res.message is None, f"{name}: a broken answer was returned as complete"
+        assert isinstance(res.error, anthropic.APIError), f"{name}: {res.error!r}"
+        assert "Could not parse" not in str(res.error)
+        return
+    assert res.error is None, f"{name}: {res.error!r}"
+    want = expected_answer(
+        {k: v for k, v in request_for(name, stream).items() if k != "model"}
+        | {"model": "claude-sonnet-4-5"}
+    )
+    got = res.message
+    assert got.stop_reason == want["stop_reason"], name
+    want_text = "".join(b["text"] for b in want["content"] if b["type"] == "text")
+    assert text_of(got) == want_text, name
+    want_tools = [b["input"] for b in want["content"] if b["type"] == "tool_use"]
+    got_tools = [b.input for b in got.content if b.type == "tool_use"]
+    if CATALOGUE[name].huge:
+        assert len(got_tools) == 1 and len(str(got_tools[0])) > 1_000_000
+    else:
+        assert got_tools == want_tools, name
+    assert isinstance(got.usage.output_tokens, int) and isinstance(got.usage.input_tokens, int)

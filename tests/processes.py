@@ -1,0 +1,117 @@
+"""Real sseguard processes on loopback for integration tests: started, awaited by their banner, stopped.
+
+Readiness is the banner line each command prints once its socket is bound, never a sleep.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import selectors
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+URL = re.compile(rb"(http://127\.0\.0\.1:\d+)")
+START_TIMEOUT = 30.0  # only detects a process that never comes up
+
+
+@contextmanager
+def sseguard_process(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Iterator[str]:
+    """Run ``python -m sseguard ARGS`` until the block ends; yields the URL its banner printed."""
+    full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sseguard", *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=full_env,
+        cwd=Path(__file__).resolve().parent.parent,
+    )
+    assert proc.stdout is not None
+    seen = b""
+    url = None
+    sel = selectors.DefaultSelector()
+    sel.register(proc.stdout, selectors.EVENT_READ)
+    deadline = time.monotonic() + START_TIMEOUT
+    try:
+        while url is None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not sel.select(remaining):
+                raise RuntimeError(f"sseguard {' '.join(args)} did not start: {seen.decode()!r}")
+            line = proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"sseguard {' '.join(args)} exited: {seen.decode()!r}")
+            seen += line
+            if banner in line:
+                m = URL.search(line)
+                assert m, line
+                url = m.group(1).decode()
+        yield url
+    finally:
+        sel.close()
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+
+
+@contextmanager
+def simulator(scenario: str = "clean") -> Iterator[str]:
+    with sseguard_process(
+        "sim", "--port", "0", "--scenario", scenario, banner=b"an Anthropic-compatible upstream at"
+    ) as url:
+        yield url
+
+
+@contextmanager
+def gateway(config: Path) -> Iterator[str]:
+    with sseguard_process("serve", "--config", str(config), banner=b"sseguard listening on") as url:
+        yield url
+
+
+def gateway_config(tmp: Path, upstream: str, extra: str = "", **overrides: str) -> Path:
+    """A TOML config with short timeouts, so failures show within seconds in tests."""
+    settings = {
+        "connect": "2",
+        "first_event": "4",
+        "idle": "4",
+        "total": "60",
+        "ping_interval": "1",
+        **overrides,
+    }
+    timeouts = "\n".join(f"{k} = {v}" for k, v in settings.items())
+    text = f"""
+[server]
+host = "127.0.0.1"
+port = 0
+
+[timeouts]
+{timeouts}
+
+[retry]
+max_attempts = 2
+backoff_base = 0.05
+backoff_max = 0.2
+retry_after_cap = 2
+
+[[deployments]]
+name = "sim"
+base_url = "{upstream}"
+kind = "anthropic-compatible"
+passthrough_key = true
+
+[[routes]]
+match = "*"
+deployments = ["sim"]
+{extra}
+"""
+    path = tmp / "sseguard.toml"
+    path.write_text(text)
+    return path
