@@ -23,6 +23,15 @@ START_TIMEOUT = 30.0  # only detects a process that never comes up
 @contextmanager
 def sseguard_process(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Iterator[str]:
     """Run ``python -m sseguard ARGS`` until the block ends; yields the URL its banner printed."""
+    with running(*args, env=env, banner=banner) as (url, _):
+        yield url
+
+
+@contextmanager
+def running(
+    *args: str, env: dict[str, str] | None = None, banner: bytes
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Like ``sseguard_process``, also yielding the process (to signal it, or read its output)."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sseguard", *args],
@@ -50,7 +59,7 @@ def sseguard_process(*args: str, env: dict[str, str] | None = None, banner: byte
                 m = URL.search(line)
                 assert m, line
                 url = m.group(1).decode()
-        yield url
+        yield url, proc
     finally:
         sel.close()
         proc.send_signal(signal.SIGINT)

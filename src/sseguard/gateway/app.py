@@ -30,8 +30,12 @@ from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
 from sseguard.gateway.tokens import count_tokens
 from sseguard.protocol.accumulate import Accumulator
+from sseguard.protocol.finalize import finalize
+from sseguard.protocol.repair import Failure
 from sseguard.resilience.exchange import ClientRequest, Exchange
 from sseguard.upstream.client import UpstreamClient
+
+SHUTDOWN_ENDING_TIMEOUT = 2.0  # seconds for cancelled streams to write their last events
 
 
 class Gateway:
@@ -41,6 +45,8 @@ class Gateway:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
         self.ready = False
+        # Request tasks with an open stream: at shutdown they get to send their ending first.
+        self._streaming: set[asyncio.Task[Any]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -64,6 +70,10 @@ class Gateway:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.ready = False
+                if self._streaming:
+                    # uvicorn has just cancelled the streams its grace period let run; their
+                    # truthful endings must go out before the process exits.
+                    await asyncio.wait(set(self._streaming), timeout=SHUTDOWN_ENDING_TIMEOUT)
                 await self.client.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -152,14 +162,26 @@ class Gateway:
         sink = StreamSink(
             send, lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id}
         )
+        task = asyncio.current_task()
+        assert task is not None
+        self._streaming.add(task)
         try:
             await _until_disconnect(exchange.run(sink), receive)
+        except asyncio.CancelledError:
+            # The server's shutdown grace ran out: end the stream truthfully, not with a cut.
+            # The cancellation asked this request to end, and now it has: nothing to propagate.
+            if exchange.repairer.ended:
+                raise
+            await _shutdown_ending(exchange, sink, send, request_id)
+            return
         except GatewayError as err:
             if sink.committed:  # cannot happen by Exchange's contract; never send two status lines
                 raise
             err.headers = {**exchange.response_headers, **err.headers}
             await send_error(send, err, request_id)
             return
+        finally:
+            self._streaming.discard(task)
         await sink.end()
 
     async def _collect(
@@ -205,6 +227,17 @@ async def _until_disconnect(work: Any, receive: Receive) -> None:
         watcher.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await watcher
+
+
+async def _shutdown_ending(
+    exchange: Exchange, sink: StreamSink, send: Send, request_id: str
+) -> None:
+    message = "sseguard is shutting down and its grace period for open streams ran out"
+    if sink.committed:
+        await sink.write(finalize(exchange.repairer, "error", Failure("F20", "api_error", message)))
+        await sink.end()
+    else:
+        await send_error(send, GatewayError(503, message, "api_error"), request_id)
 
 
 def _allow(method: str, allowed: str) -> None:

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 import aiohttp
 import orjson
 
-from sseguard.config import Config, Deployment, Route
+from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
@@ -139,7 +139,9 @@ class Exchange:
             deployment = self.config.deployment(name)
             for n in range(retry.max_attempts):
                 if not first:
-                    wait = verdicts.backoff(n, retry.backoff_base, retry.backoff_max)
+                    wait = verdicts.backoff(
+                        n, retry.backoff_base, retry.backoff_max, jitter=retry.jitter
+                    )
                     if last is not None and last.wait is not None:
                         wait = min(last.wait, retry.retry_after_cap)
                     if time.monotonic() + wait >= self._deadline:
@@ -171,7 +173,7 @@ class Exchange:
         self, deployment: Deployment, body: dict[str, Any], sink: Sink
     ) -> tuple[bool, verdicts.Verdict | None]:
         """One upstream request. ``produced`` tells whether the client got events from it."""
-        timeouts = self.config.timeouts
+        timeouts = self.config.timeouts_for(deployment.name)
         req = build(
             deployment,
             self.request.path,
@@ -198,7 +200,7 @@ class Exchange:
                 return await self._from_json(resp, sink)
             if resp.content_type != "text/event-stream":
                 return False, verdicts.for_status(200, resp.headers, await resp.read_all(4096))
-            produced, clean_end = await self._pump(resp, sink, started)
+            produced, clean_end = await self._pump(resp, sink, started, timeouts)
             if self.repairer.ended or produced:
                 return produced, None
             return False, verdicts.for_failure(self._cause or self.repairer.failure or _unknown())
@@ -208,10 +210,11 @@ class Exchange:
             else:
                 resp.close()
 
-    async def _pump(self, resp: UpstreamResponse, sink: Sink, started: float) -> tuple[bool, bool]:
+    async def _pump(
+        self, resp: UpstreamResponse, sink: Sink, started: float, timeouts: Timeouts
+    ) -> tuple[bool, bool]:
         """Read, repair, write. Holds a lone ``message_start`` until the next event, so an endless
         ``message_start`` loop (F11) is caught before the client is committed to this upstream."""
-        timeouts = self.config.timeouts
         r = self.repairer
         pipe = StreamRepair(r, max_event_size=self.config.limits.max_event_bytes)
         held: list[Event] = []
@@ -220,23 +223,19 @@ class Exchange:
         while True:
             now = time.monotonic()
             if produced or held:
-                limit, what = timeouts.idle, "idle"
+                limit = timeouts.idle
+                why = f"the upstream stalled: nothing for {timeouts.idle:g} s (idle timeout)"
             else:
-                limit, what = max(0.0, first_deadline - now), "first event"
-            limit = min(limit, self._deadline - now)
+                limit = max(0.0, first_deadline - now)
+                why = f"the upstream sent no event within {timeouts.first_event:g} s (first-event timeout)"
+            if self._deadline - now < limit:
+                limit = max(0.0, self._deadline - now)
+                why = f"the request reached its total time limit of {timeouts.total:g} s"
             try:
                 async with asyncio.timeout(limit):
                     chunk = await resp.read_chunk()
             except TimeoutError:
-                total = self._deadline - time.monotonic() <= 0
-                r.fail(
-                    "F21",
-                    "timeout_error",
-                    f"the upstream stalled: no data for {timeouts.idle if what == 'idle' else timeouts.first_event:g} s "
-                    f"(the {what} timeout)"
-                    if not total
-                    else f"the request exceeded its total time of {timeouts.total:g} s",
-                )
+                r.fail("F21", "timeout_error", why)
                 return produced, False
             except (aiohttp.ClientError, OSError) as exc:
                 events = pipe.close()

@@ -89,7 +89,10 @@ def for_unreachable(message: str) -> Verdict:
     return Verdict(GatewayError(502, message, "api_error"), "F20", retry=True)
 
 
-def backoff(attempt: int, base: float, cap: float, rng: random.Random | None = None) -> float:
-    """Exponential backoff with full jitter: spreads retries of many clients hit by one outage."""
+def backoff(
+    attempt: int, base: float, cap: float, *, jitter: bool = True, rng: random.Random | None = None
+) -> float:
+    """Exponential backoff, with full jitter by default: it spreads the retries of many clients
+    hit by one outage instead of sending them back together."""
     ceiling = min(cap, base * (2**attempt))
-    return (rng or random).uniform(0, ceiling)
+    return (rng or random).uniform(0, ceiling) if jitter else ceiling
