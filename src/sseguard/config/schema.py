@@ -303,6 +303,15 @@ class Deployment(_Model):
         out["headers"] = {n: _shown(n, t.get_secret_value()) for n, t in self.extra_headers.items()}
         return out
 
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every credential this deployment sends, for scrubbing what comes back from upstream."""
+        found = [self.api_key.get_secret_value()] if self.api_key is not None else []
+        for name, template in self.extra_headers.items():
+            if _shown(name, template.get_secret_value()) == MASK:
+                found.append(self._headers[name.lower()])
+        return tuple(s for s in found if s)
+
 
 def _shown(name: str, template: str) -> str:
     """A header's template for printing: masked when it reads the environment or names a secret."""

@@ -33,7 +33,14 @@ SSE_HEADERS = [
 
 
 def header_dict(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope["headers"]}
+    """Request headers by lower-cased name; repeated lines combine with ", " (RFC 9110 5.3), so
+    two ``anthropic-beta`` lines keep all their values (F28)."""
+    out: dict[str, str] = {}
+    for k, v in scope["headers"]:
+        name = k.decode("latin-1").lower()
+        value = v.decode("latin-1")
+        out[name] = f"{out[name]}, {value}" if name in out else value
+    return out
 
 
 def encode_headers(headers: dict[str, str]) -> list[tuple[bytes, bytes]]:

@@ -17,6 +17,7 @@ import aiohttp
 import orjson
 
 from sseguard.config import Config, Deployment, Route, Timeouts
+from sseguard.gateway.errors import GatewayError
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
@@ -26,6 +27,7 @@ from sseguard.resilience import verdicts
 from sseguard.resilience.continuation import continuation_body
 from sseguard.sse import SSEEvent
 from sseguard.upstream.client import UpstreamClient, UpstreamResponse, UpstreamUnreachable
+from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
 
 MAX_JSON_BODY = 64 * 1024 * 1024
@@ -111,8 +113,16 @@ class Exchange:
             cause = self._cause or r.failure
             if cause is None and verdict is not None:
                 cause = _failure_of(verdict)
+            out_of_time = self._remaining() <= 0
+            if out_of_time:
+                cause = _failure_of(self._total_timeout())
             route = self.route
-            if route.midstream == "resume" and r.resumable and self.resumes < route.max_resumes:
+            if (
+                route.midstream == "resume"
+                and r.resumable
+                and self.resumes < route.max_resumes
+                and not out_of_time
+            ):
                 self.resumes += 1
                 body = continuation_body(self.request.body, r.delivered_text)
                 continuing = True
@@ -138,6 +148,8 @@ class Exchange:
         for name in self.route.deployments:
             deployment = self.config.deployment(name)
             for n in range(retry.max_attempts):
+                if self._remaining() <= 0:
+                    return self._total_timeout()
                 if not first:
                     wait = verdicts.backoff(
                         n, retry.backoff_base, retry.backoff_max, jitter=retry.jitter
@@ -190,16 +202,16 @@ class Exchange:
             return False, verdicts.for_unreachable(f"{deployment.name}: {exc}")
         clean_end = False
         try:
-            if not self.response_headers:
-                self.response_headers = resp.passed_on()
+            # The client sees the headers of the attempt that answered, not of failed ones.
+            self.response_headers = resp.passed_on()
             if resp.status != 200:
-                return False, verdicts.for_status(
-                    resp.status, resp.headers, await resp.read_all(64 * 1024)
-                )
+                raw = redact(await resp.read_all(64 * 1024), deployment.secrets)
+                return False, verdicts.for_status(resp.status, resp.headers, raw)
             if resp.content_type == "application/json":
-                return await self._from_json(resp, sink)
+                return await self._from_json(resp, sink, deployment)
             if resp.content_type != "text/event-stream":
-                return False, verdicts.for_status(200, resp.headers, await resp.read_all(4096))
+                raw = redact(await resp.read_all(4096), deployment.secrets)
+                return False, verdicts.for_status(200, resp.headers, raw)
             produced, clean_end = await self._pump(resp, sink, started, timeouts)
             if self.repairer.ended or produced:
                 return produced, None
@@ -272,18 +284,19 @@ class Exchange:
         return True
 
     async def _from_json(
-        self, resp: UpstreamResponse, sink: Sink
+        self, resp: UpstreamResponse, sink: Sink, deployment: Deployment
     ) -> tuple[bool, verdicts.Verdict | None]:
         """A stream was asked for and JSON came back (F25): render it as the stream it stands for."""
         raw = await resp.read_all(MAX_JSON_BODY)
         try:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError:
-            return False, verdicts.for_status(200, resp.headers, raw)
+            message = None
         if not isinstance(message, dict) or message.get("type") != "message":
-            return False, verdicts.for_status(
-                200 if message.get("type") != "error" else 500, resp.headers, raw
-            ) if isinstance(message, dict) else verdicts.for_status(200, resp.headers, raw)
+            # An error object under a 200 is an upstream error; anything else is not an answer.
+            is_error = isinstance(message, dict) and message.get("type") == "error"
+            body = redact(raw[:65536], deployment.secrets)
+            return False, verdicts.for_status(500 if is_error else 200, resp.headers, body)
         r = self.repairer
         r.anomalies.record("F25", "the upstream answered a stream request with JSON; rendered")
         out: list[Event] = []
@@ -298,13 +311,17 @@ class Exchange:
     async def _pinger(self, sink: Sink) -> None:
         """A ping after ``ping_interval`` of silence, also while retrying or resuming (F22)."""
         interval = self.config.timeouts.ping_interval
-        loop = asyncio.get_running_loop()
         while True:
-            delay = sink.last_write + interval - loop.time()
+            delay = sink.last_write + interval - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
                 continue
             await sink.ping()
+
+    def _total_timeout(self) -> verdicts.Verdict:
+        total = self.config.timeouts.total
+        error = GatewayError(504, f"the request reached its total time limit of {total:g} s")
+        return verdicts.Verdict(error, "F21")
 
     def _remaining(self) -> float:
         return max(0.0, self._deadline - time.monotonic())
