@@ -72,6 +72,35 @@ def serve_command(
     )
 
 
+@main.command("demo")
+@click.argument("scenarios", nargs=-1)
+def demo_command(scenarios: tuple[str, ...]) -> None:
+    """Show broken streams with and without sseguard, side by side.
+
+    Starts the built-in simulator and a gateway, sends each scenario (default: a selection
+    covering every kind of fault; see `sseguard sim --list`) through the official anthropic SDK
+    straight at the simulator and through sseguard, and prints what the SDK made of each.
+    Needs the `anthropic` package (pip install 'sseguard[demo]').
+    """
+    try:
+        import anthropic  # noqa: F401
+    except ImportError:
+        raise click.ClickException(
+            "sseguard demo needs the official anthropic SDK: pip install 'sseguard[demo]'"
+        ) from None
+    from sseguard.demo import SCENARIOS, run, table
+    from sseguard.sim import CATALOGUE
+
+    unknown = [s for s in scenarios if s not in CATALOGUE]
+    if unknown:
+        raise click.BadParameter(
+            f"unknown scenario(s) {', '.join(unknown)}; see `sseguard sim --list`",
+            param_hint="SCENARIOS",
+        )
+    rows = run(scenarios or SCENARIOS, lambda line: click.echo(line, err=True))
+    click.echo(table(rows))
+
+
 @main.command("replay")
 @click.argument("file", type=click.File("rb"))
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
