@@ -1,0 +1,230 @@
+"""The Claude Code CLI (``@anthropic-ai/claude-code``, pinned in package.json, installed by
+node_env.py) in print mode through a real gateway process, for a selection of scenarios.
+
+How it runs here: ``claude -p PROMPT --model claude-sonnet-4-5+SCENARIO --tools "" --max-turns 1``
+with ``ANTHROPIC_BASE_URL`` at the gateway, an empty temporary ``HOME`` and working directory, and
+non-essential traffic, telemetry and the auto-updater off. ``--tools ""`` sends no tools, so the
+simulator answers with its canonical text (no permission prompt, no ``--dangerously-skip-permissions``
+needed); ``--max-turns 1`` ends the run after one model call, so a scenario that forces a tool call
+cannot start an agent loop (Claude Code answers an unknown tool with an error and asks again,
+hundreds of times a minute). ``CLAUDE_CODE_MAX_RETRIES=0`` turns off Claude Code's own retries (up
+to 10, with backoff of minutes): the gateway's retries are what is tested, as with
+``max_retries=0`` for the SDKs. Its non-streaming fallback after a broken stream stays on, as
+users have it; that is why stdout and stderr are both checked for raw errors.
+
+Claude Code 2.1.330 sends one ``POST /v1/messages?beta=true`` per run here (streaming, several
+``anthropic-beta`` values, ``thinking: enabled``, ``tools: []``, no count_tokens call). A side
+request with another model name (a title or a haiku call, if a version sends one) carries no
+scenario suffix, so the simulator answers it cleanly and it cannot change a verdict.
+
+Verdicts: "answer" exits 0 and prints exactly the simulator's answer (whitespace normalised);
+"tool_call" shows the whole tool call in ``--output-format stream-json``; "error" exits non-zero
+with Claude Code's "API Error" line and without the full answer. None shows a raw parse error, and
+none runs past the hang bound.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from node_env import NodeEnv, node_env
+
+from processes import gateway, gateway_config, simulator
+from sseguard.sim import CATALOGUE, expected_answer
+from sseguard.sim.content import DEFAULT_TOOL
+
+
+@dataclass(frozen=True)
+class Case:
+    scenario: str
+    expect: str  # "answer" (the text, printed), "tool_call" (seen in stream-json) or "error"
+    thinking: bool = True  # Claude Code's default for this model; False sets MAX_THINKING_TOKENS=0
+
+    @property
+    def id(self) -> str:
+        return self.scenario if self.thinking else f"{self.scenario}-no-thinking"
+
+
+ANSWERED = [
+    "clean",
+    "done_sentinel",
+    "glued_text",
+    "no_event_lines",
+    "crlf",
+    "split_utf8",
+    "duplicate_message_start",
+    "usage_null",
+    "events_after_stop",
+    "gzip_sse",
+    "overloaded_529_once",
+    "error_before_content_once",
+    "endless_message_start_once",
+    "html_502_once",
+]
+# Faults after commit on the first attempt only: the gateway resumes a text block, but not once a
+# thinking block has reached the client (FAULTS.md mid-stream rule 3), and Claude Code asks for
+# thinking by default. With thinking the turn must end in a clean error; without, in the answer.
+MID_STREAM_ONCE = ["close_in_text_once", "stall_mid_stream_once"]
+FAILING = ["overloaded_529", "close_in_text", "html_502"]
+CASES = [
+    *(Case(name, "answer") for name in ANSWERED),
+    # The simulator forces a tool call here (the gap needs several blocks); Claude Code, offered no
+    # tools, would answer it with a tool error and ask again; --max-turns 1 ends the run there.
+    Case("index_gap", "tool_call"),
+    *(Case(name, "error") for name in MID_STREAM_ONCE),
+    *(Case(name, "answer", thinking=False) for name in MID_STREAM_ONCE),
+    *(Case(name, "error") for name in FAILING),
+]
+WORKERS = 5  # claude processes at a time: each is a large native binary, the machine has 2 cores
+HANG_BOUND = 90.0  # wall time per claude run: detects hangs only
+RAW_ERRORS = ("Could not parse", "Unexpected token", "SyntaxError", "JSON")
+
+
+def normalise(text: str) -> str:
+    """Claude Code prints the text with its own line breaks (U+2028 included): compare words."""
+    return " ".join(text.split())
+
+
+def _expected(**extra: object) -> dict:
+    body = {"model": "claude-sonnet-4-5", "messages": [{"role": "user", "content": "hi"}]}
+    return expected_answer(body | extra)
+
+
+# The answer to a request without tools: the canonical text (the thinking block is not printed).
+ANSWER = normalise("".join(b["text"] for b in _expected()["content"] if b["type"] == "text"))
+# A scenario that forces a tool call answers with the simulator's stand-in tool.
+TOOL_ANSWER = _expected(tools=[DEFAULT_TOOL])["content"]
+
+
+@dataclass
+class Run:
+    stdout: str
+    stderr: str
+    returncode: int | None  # None: killed at the hang bound
+    seconds: float
+
+
+def run_claude(env: NodeEnv, base_url: str, case: Case, tmp: Path) -> Run:
+    home = tmp / f"home-{case.id}"
+    work = tmp / f"work-{case.id}"
+    home.mkdir()
+    work.mkdir()
+    cmd = [
+        str(env.claude),
+        "-p",
+        f"Tell me about {case.id}",  # a distinct conversation per case for the _once counters
+        "--model",
+        f"claude-sonnet-4-5+{case.scenario}",
+        "--tools",
+        "",
+        "--max-turns",
+        "1",
+        "--no-session-persistence",
+    ]
+    if case.expect == "tool_call":
+        cmd += ["--output-format", "stream-json", "--verbose"]
+    # Only what the run needs: no ANTHROPIC_*/CLAUDE_* settings of the caller leak in.
+    run_env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-test",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_MAX_RETRIES": "0",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+    if not case.thinking:
+        run_env["MAX_THINKING_TOKENS"] = "0"
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(
+            cmd,
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            encoding="utf-8",
+            errors="replace",
+            timeout=HANG_BOUND,
+            cwd=work,
+            env=run_env,
+        )
+    except subprocess.TimeoutExpired as exc:
+        return Run(_text(exc.stdout), _text(exc.stderr), None, HANG_BOUND)
+    return Run(proc.stdout, proc.stderr, proc.returncode, time.monotonic() - started)
+
+
+def _text(data: str | bytes | None) -> str:
+    return data.decode("utf-8", "replace") if isinstance(data, bytes) else data or ""
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
+    env = node_env()
+    tmp = tmp_path_factory.mktemp("claude-code")
+    with (
+        simulator() as sim_url,
+        gateway(gateway_config(tmp, sim_url)) as gw_url,
+        ThreadPoolExecutor(max_workers=WORKERS) as pool,
+    ):
+        futures = {case.id: pool.submit(run_claude, env, gw_url, case, tmp) for case in CASES}
+        yield {case_id: f.result() for case_id, f in futures.items()}
+
+
+def test_cases_are_in_the_catalogue() -> None:
+    assert {case.scenario for case in CASES} <= set(CATALOGUE)
+    assert CATALOGUE["index_gap"].tool and not any(
+        CATALOGUE[case.scenario].tool for case in CASES if case.expect != "tool_call"
+    )
+
+
+def assistant_content(stream_json: str) -> list[dict]:
+    """The content blocks of the assistant messages in Claude Code's stream-json output."""
+    blocks: list[dict] = []
+    for line in stream_json.splitlines():
+        if line.startswith("{"):
+            event = json.loads(line)
+            if event.get("type") == "assistant":
+                blocks.extend(event["message"]["content"])
+    return blocks
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda case: case.id)
+def test_claude_code_through_gateway(runs: dict[str, Run], case: Case) -> None:
+    run = runs[case.id]
+    shown = (
+        f"exit {run.returncode} after {run.seconds:.1f} s\n"
+        f"stdout: {run.stdout[-1500:]!r}\nstderr: {run.stderr[-1500:]!r}"
+    )
+    assert run.returncode is not None, f"{case.id}: still running after {HANG_BOUND} s\n{shown}"
+    # stream-json output is JSON by design; raw parse errors would still show as these words.
+    markers = RAW_ERRORS if case.expect != "tool_call" else RAW_ERRORS[:-1]
+    for marker in markers:
+        assert marker not in run.stdout, f"{case.id}: {marker!r} on stdout\n{shown}"
+    for marker in RAW_ERRORS:
+        assert marker not in run.stderr, f"{case.id}: {marker!r} on stderr\n{shown}"
+    if case.expect == "error":
+        assert run.returncode != 0, f"{case.id}: a failed turn exited 0\n{shown}"
+        assert "API Error" in run.stdout + run.stderr, f"{case.id}: no API error shown\n{shown}"
+        assert ANSWER not in normalise(run.stdout), f"{case.id}: the full answer, yet\n{shown}"
+    elif case.expect == "tool_call":
+        # --max-turns 1 stops after the tool call (exit 1, "max_turns"); the call must be whole.
+        got = [b for b in assistant_content(run.stdout) if b["type"] in ("text", "tool_use")]
+        want = [b for b in TOOL_ANSWER if b["type"] in ("text", "tool_use")]
+        assert [(b["type"], b.get("text"), b.get("name"), b.get("input")) for b in got] == [
+            (b["type"], b.get("text"), b.get("name"), b.get("input")) for b in want
+        ], f"{case.id}\n{shown}"
+        assert '"terminal_reason":"max_turns"' in run.stdout, f"{case.id}\n{shown}"
+    else:
+        assert run.returncode == 0, f"{case.id}\n{shown}"
+        assert normalise(run.stdout) == ANSWER, f"{case.id}\n{shown}"
