@@ -322,3 +322,23 @@ def test_client_disconnect_closes_the_upstream_promptly(tmp_path: Path) -> None:
     elapsed = asyncio.run(scenario())
     print(f"upstream closed {elapsed * 1000:.1f} ms after the client left")
     assert elapsed < 0.5  # the target is 50 ms; this bound only catches a gateway that never closes
+
+
+@pytest.mark.parametrize(
+    "scenario, reason",
+    [
+        ("close_in_thinking", "a thinking block was already sent"),
+        ("close_in_text", "the resume limit (2) is used up"),
+    ],
+)
+def test_an_unresumable_break_says_why_it_was_not_resumed(
+    gw: str, scenario: str, reason: str
+) -> None:
+    status, _, raw = post(f"{gw}/v1/messages", body(f"claude-sonnet-4-5+{scenario}", tag="why"))
+    assert status == 200
+    events = events_of(raw)
+    assert not violations(events)
+    assert events[-1].type == "error"
+    message = events[-1].payload["error"]["message"]
+    assert f"not resumed: {reason}" in message
+    assert "the answer is incomplete" in message

@@ -128,6 +128,12 @@ class Exchange:
                 continuing = True
                 self._cause = None
                 continue
+            if route.midstream == "resume" and cause is not None:
+                cause = Failure(
+                    cause.fault,
+                    cause.error_type,
+                    f"{cause.message}; not resumed: {self._why_not_resumed(out_of_time)}",
+                )
             if route.midstream == "finalize":
                 self.outcome = "finalized"
                 await sink.write(
@@ -317,6 +323,19 @@ class Exchange:
                 await asyncio.sleep(delay)
                 continue
             await sink.ping()
+
+    def _why_not_resumed(self, out_of_time: bool) -> str:
+        """Which mid-stream rule kept this stream from a resume, for the client's error message."""
+        r = self.repairer
+        if out_of_time:
+            return "the total time limit is reached"
+        if r.thinking_sent:
+            return (
+                "a thinking block was already sent, and two generations' thinking cannot be spliced"
+            )
+        if not all(b.type == "text" for b in r.blocks):
+            return "a tool call or other non-text block was already sent"
+        return f"the resume limit ({self.route.max_resumes}) is used up"
 
     def _total_timeout(self) -> verdicts.Verdict:
         total = self.config.timeouts.total
