@@ -134,6 +134,89 @@ def replay_command(
     sys.exit(0 if result.repairer.ended and not result.ending else 1)
 
 
+@main.command("probe")
+@click.argument("url")
+@click.option(
+    "--key",
+    envvar="ANTHROPIC_API_KEY",
+    show_envvar=True,
+    help="API key (or env ANTHROPIC_API_KEY); never printed. Without one no auth header is sent.",
+)
+@click.option("--model", default="claude-sonnet-4-5", show_default=True, help="Model to ask.")
+@click.option(
+    "--auth",
+    type=click.Choice(["x-api-key", "bearer", "api-key"]),
+    default="x-api-key",
+    show_default=True,
+    help="How the key is sent: x-api-key (Anthropic), Authorization: Bearer, or api-key (Azure).",
+)
+@click.option(
+    "--header", "headers", multiple=True, metavar="'NAME: VALUE'", help="Extra request header."
+)
+@click.option(
+    "--timeout",
+    type=click.FloatRange(min=0.1),
+    default=30.0,
+    show_default=True,
+    help="Seconds to wait for the response head and between reads (longer is a stall, F21).",
+)
+@click.option(
+    "--tool", is_flag=True, help="Offer one small tool and force a call, to check tool_use streams."
+)
+@click.option("--no-count-tokens", is_flag=True, help="Skip the /v1/messages/count_tokens check.")
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def probe_command(
+    url: str,
+    key: str | None,
+    model: str,
+    auth: str,
+    headers: tuple[str, ...],
+    timeout: float,
+    tool: bool,
+    no_count_tokens: bool,
+    as_json: bool,
+) -> None:
+    """Check an Anthropic-compatible endpoint against the fault catalogue (FAULTS.md).
+
+    URL is the base URL, as ANTHROPIC_BASE_URL would be. Sends a small streaming and a
+    non-streaming POST /v1/messages (and count_tokens) and reports status, timing, events, ping
+    cadence and every anomaly with its FAULTS.md ID and the offending bytes.
+    Exit status: 0 conformant, 1 faults found, 2 the probe could not run.
+    """
+    from sseguard.probe import (
+        ProbeFailed,
+        ProbeOptions,
+        conformant,
+        parse_header,
+        redact,
+        report_json,
+        report_text,
+        run,
+    )
+
+    try:
+        parsed = tuple(parse_header(h) for h in headers)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--header") from None
+    options = ProbeOptions(
+        url=url,
+        key=key or None,
+        model=model,
+        auth=auth,
+        headers=parsed,
+        timeout=timeout,
+        tool=tool,
+        count_tokens=not no_count_tokens,
+    )
+    try:
+        report = run(options)
+    except ProbeFailed as exc:
+        click.echo(f"sseguard probe: could not run: {redact(str(exc), options.secrets)}", err=True)
+        sys.exit(2)
+    click.echo(report_json(report) if as_json else report_text(report))
+    sys.exit(0 if conformant(report) else 1)
+
+
 from sseguard.sim.cli import sim  # noqa: E402  (registered last: commands stay independent)
 
 main.add_command(sim)

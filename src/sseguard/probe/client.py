@@ -1,0 +1,362 @@
+"""The probe's I/O: the three requests to an Anthropic-compatible endpoint over aiohttp, timed and
+bounded (idle timeout per read, a cap on the whole stream), handed to ``analysis`` as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+import orjson
+
+from sseguard.probe.analysis import (
+    COUNT_TOKENS,
+    NON_STREAMING,
+    STREAMING,
+    ProbeFailed,
+    StreamAnalysis,
+    check_error_status,
+    check_message,
+    looks_html,
+    looks_sse,
+)
+from sseguard.probe.findings import Findings
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+MAX_TOKENS = 64
+MAX_DURATION = (
+    120.0  # an endless stream (F11 loops, runaway deltas) must not hold the probe forever
+)
+PROMPT = "In one short sentence: why is the sea salty?"
+AUTH_SCHEMES = ("x-api-key", "bearer", "api-key")
+# Offered with --tool and forced with tool_choice, so the stream carries a tool_use block (F14).
+PROBE_TOOL: dict[str, Any] = {
+    "name": "get_weather",
+    "description": "The current weather in a city.",
+    "input_schema": {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+    },
+}
+
+
+@dataclass(frozen=True, slots=True)
+class ProbeOptions:
+    url: str
+    key: str | None = None
+    model: str = DEFAULT_MODEL
+    auth: str = "x-api-key"
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 30.0
+    tool: bool = False
+    count_tokens: bool = True
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Everything that must never be printed: the key and every --header value."""
+        values = [self.key or "", *(v for _, v in self.headers)]
+        # Very short values (a "1" flag header) would blank out digits all over the report.
+        return tuple(v for v in values if len(v) >= 4)
+
+
+@dataclass(slots=True)
+class Exchange:
+    """One HTTP request of the probe as the wire showed it."""
+
+    request: str
+    status: int | None = None
+    content_type: str = ""
+    content_encoding: str = ""
+    request_id: str = ""
+    ttfb_s: float | None = None
+    total_s: float | None = None
+    outcome: str = "not sent"
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class Report:
+    options: ProbeOptions
+    base_url: str
+    findings: Findings
+    streaming: Exchange
+    stream: StreamAnalysis | None
+    non_streaming: Exchange
+    count_tokens: Exchange | None
+
+
+def parse_header(text: str) -> tuple[str, str]:
+    name, sep, value = text.partition(":")
+    if not sep or not name.strip() or any(c.isspace() for c in name.strip()):
+        raise ValueError(f"expected 'Name: value', got {text.split(':')[0][:40]!r}")
+    return name.strip(), value.strip()
+
+
+def base_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ProbeFailed(f"bad URL {url!r}: expected http(s)://HOST[:PORT][/PATH]")
+    try:
+        parts.port  # noqa: B018 (a bad port only raises when read)
+    except ValueError as exc:
+        raise ProbeFailed(f"bad URL {url!r}: {exc}") from None
+    base = url.rstrip("/")
+    if base.endswith("/v1/messages"):
+        raise ProbeFailed(
+            f"give the base URL (as ANTHROPIC_BASE_URL), without /v1/messages: {url!r}"
+        )
+    return base
+
+
+def request_headers(options: ProbeOptions) -> dict[str, str]:
+    headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+    if options.key:
+        if options.auth == "bearer":
+            headers["authorization"] = f"Bearer {options.key}"
+        else:
+            headers[options.auth] = options.key
+    headers.update(options.headers)
+    return headers
+
+
+def request_body(options: ProbeOptions, *, stream: bool | None) -> bytes:
+    """The Messages request; ``stream=None`` for count_tokens, which takes no max_tokens."""
+    body: dict[str, Any] = {
+        "model": options.model,
+        "messages": [{"role": "user", "content": PROMPT}],
+    }
+    if stream is not None:
+        body["max_tokens"] = MAX_TOKENS
+        body["stream"] = stream  # explicit false: F25 is about honouring it
+    if options.tool:
+        body["tools"] = [PROBE_TOOL]
+        if stream is not None:
+            body["tool_choice"] = {"type": "any"}
+    return orjson.dumps(body)
+
+
+def run(options: ProbeOptions) -> Report:
+    return asyncio.run(_probe(options))
+
+
+async def _probe(options: ProbeOptions) -> Report:
+    url = base_url(options.url)
+    findings = Findings()
+    headers = request_headers(options)
+    timeout = aiohttp.ClientTimeout(total=None, sock_connect=options.timeout)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        probe = _Probe(session, url, headers, options, findings)
+        streaming, analysis = await probe.streaming()
+        non_streaming = await probe.non_streaming()
+        count = await probe.count_tokens() if options.count_tokens else None
+    return Report(options, url, findings, streaming, analysis, non_streaming, count)
+
+
+class _Probe:
+    def __init__(
+        self,
+        session: aiohttp.ClientSession,
+        url: str,
+        headers: dict[str, str],
+        options: ProbeOptions,
+        findings: Findings,
+    ) -> None:
+        self.session = session
+        self.url = url
+        self.headers = headers
+        self.options = options
+        self.findings = findings
+
+    async def streaming(self) -> tuple[Exchange, StreamAnalysis | None]:
+        ex = Exchange("POST /v1/messages stream:true")
+        body = request_body(self.options, stream=True)
+        sent = time.monotonic()
+        resp = await self._open(ex, STREAMING, "/v1/messages", body, sent)
+        if resp is None:
+            return ex, None
+        async with resp:
+            if resp.status != 200:
+                await self._error(ex, STREAMING, resp, sent)
+                return ex, None
+            if "text/event-stream" not in ex.content_type:
+                raw = await self._read_all(ex, STREAMING, resp, sent)
+                if looks_html(ex.content_type, raw):
+                    self.findings.add("F26", STREAMING, "HTTP 200 with an HTML page", raw)
+                    return ex, None
+                if not looks_sse(raw):
+                    what = "JSON" if _is_json(raw) else "a body that is not SSE"
+                    fault = "F25" if what == "JSON" else "F26"
+                    detail = f"stream:true answered with {what} ({ex.content_type or 'no type'})"
+                    self.findings.add(fault, STREAMING, detail, raw)
+                    return ex, None
+                self.findings.add("F26", STREAMING, f"SSE sent as {ex.content_type!r}", raw)
+                analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
+                analysis.feed(raw, time.monotonic() - sent)
+                analysis.finish(time.monotonic() - sent)
+                return ex, analysis
+            if ex.content_encoding:
+                self.findings.add(
+                    "F24",
+                    STREAMING,
+                    f"SSE compressed (content-encoding: {ex.content_encoding}): no incremental"
+                    " delivery, and a proxy that decodes it may forward a stale header",
+                )
+            analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
+            try:
+                async for chunk in self._chunks(resp, sent):
+                    analysis.feed(chunk, time.monotonic() - sent)
+                    if analysis.failed:
+                        ex.outcome = "stopped reading: the stream cannot be completed"
+                        break
+                else:
+                    ex.outcome = "body complete"
+            except TimeoutError:
+                ex.outcome = "stalled"
+                analysis.cut("F21", f"no data for {self.options.timeout:g} s ({_events(analysis)})")
+            except _Capped:
+                ex.outcome = "capped"
+                analysis.cut("F16", f"no message_stop after {MAX_DURATION:g} s; stopped reading")
+            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+                ex.outcome = "connection closed mid-body"
+                analysis.cut("F20", f"connection closed mid-body ({_events(analysis)}): {exc}")
+            analysis.finish(time.monotonic() - sent)
+            ex.total_s = round(time.monotonic() - sent, 3)
+            return ex, analysis
+
+    async def non_streaming(self) -> Exchange:
+        ex = Exchange("POST /v1/messages stream:false")
+        sent = time.monotonic()
+        resp = await self._open(
+            ex, NON_STREAMING, "/v1/messages", request_body(self.options, stream=False), sent
+        )
+        if resp is None:
+            return ex
+        async with resp:
+            if resp.status != 200:
+                await self._error(ex, NON_STREAMING, resp, sent)
+                return ex
+            raw = await self._read_all(ex, NON_STREAMING, resp, sent)
+            if ex.outcome != "body complete":
+                return ex
+            if "text/event-stream" in ex.content_type or looks_sse(raw):
+                detail = f"stream:false answered with SSE ({ex.content_type or 'no type'})"
+                self.findings.add("F25", NON_STREAMING, detail, raw)
+            elif looks_html(ex.content_type, raw):
+                self.findings.add("F26", NON_STREAMING, "HTTP 200 with an HTML page", raw)
+            elif (message := check_message(raw, self.findings)) is not None:
+                ex.facts["stop_reason"] = message.get("stop_reason")
+                ex.facts["content"] = [
+                    b.get("type") for b in message.get("content") or [] if isinstance(b, dict)
+                ]
+            return ex
+
+    async def count_tokens(self) -> Exchange:
+        ex = Exchange("POST /v1/messages/count_tokens")
+        sent = time.monotonic()
+        path = "/v1/messages/count_tokens"
+        resp = await self._open(
+            ex, COUNT_TOKENS, path, request_body(self.options, stream=None), sent
+        )
+        if resp is None:
+            return ex
+        async with resp:
+            raw = await self._read_all(ex, COUNT_TOKENS, resp, sent)
+            if resp.status == 404:
+                self.findings.add("F29", COUNT_TOKENS, "HTTP 404: no count_tokens endpoint", raw)
+            elif resp.status == 200:
+                try:
+                    ex.facts["input_tokens"] = orjson.loads(raw).get("input_tokens")
+                except (orjson.JSONDecodeError, AttributeError):
+                    ex.facts["input_tokens"] = None
+            return ex
+
+    async def _open(
+        self, ex: Exchange, where: str, path: str, body: bytes, sent: float
+    ) -> aiohttp.ClientResponse | None:
+        """Send and wait for the response head; ``None`` after a stall or a close (recorded)."""
+        try:
+            async with asyncio.timeout(self.options.timeout):
+                resp = await self.session.post(self.url + path, data=body, headers=self.headers)
+        except TimeoutError:
+            ex.outcome = "stalled before the status line"
+            detail = f"no response head within {self.options.timeout:g} s"
+            self.findings.add("F21", where, detail)
+            return None
+        except aiohttp.ClientConnectorError as exc:
+            raise ProbeFailed(f"cannot connect to {exc.host}:{exc.port}: {_reason(exc)}") from None
+        except aiohttp.InvalidURL as exc:
+            raise ProbeFailed(f"bad URL: {exc}") from None
+        except aiohttp.ClientConnectionError as exc:
+            ex.outcome = "connection closed before the status line"
+            self.findings.add("F20", where, f"connection closed before a response: {exc}")
+            return None
+        ex.ttfb_s = round(time.monotonic() - sent, 3)
+        ex.status = resp.status
+        ex.content_type = resp.headers.get("content-type", "")
+        ex.content_encoding = resp.headers.get("content-encoding", "")
+        ex.request_id = resp.headers.get("request-id", "")
+        ex.outcome = "head received"
+        return resp
+
+    async def _error(
+        self, ex: Exchange, where: str, resp: aiohttp.ClientResponse, sent: float
+    ) -> None:
+        raw = await self._read_all(ex, where, resp, sent)
+        retry_after = resp.headers.get("retry-after")
+        check_error_status(where, resp.status, ex.content_type, raw, retry_after, self.findings)
+
+    async def _read_all(
+        self, ex: Exchange, where: str, resp: aiohttp.ClientResponse, sent: float
+    ) -> bytes:
+        body = bytearray()
+        try:
+            async for chunk in self._chunks(resp, sent):
+                body += chunk
+            ex.outcome = "body complete"
+        except (TimeoutError, _Capped):
+            ex.outcome = "stalled"
+            self.findings.add("F21", where, f"no data for {self.options.timeout:g} s", bytes(body))
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            ex.outcome = "connection closed mid-body"
+            self.findings.add("F20", where, f"connection closed mid-body: {exc}", bytes(body[-80:]))
+        ex.total_s = round(time.monotonic() - sent, 3)
+        return bytes(body)
+
+    async def _chunks(self, resp: aiohttp.ClientResponse, sent: float) -> AsyncIterator[bytes]:
+        """Body chunks as they come; ``TimeoutError`` after --timeout of silence."""
+        while True:
+            if time.monotonic() - sent > MAX_DURATION:
+                raise _Capped
+            async with asyncio.timeout(self.options.timeout):
+                chunk = await resp.content.readany()
+            if not chunk:
+                return
+            yield chunk
+
+
+class _Capped(Exception):
+    """The response ran past ``MAX_DURATION``."""
+
+
+def _events(analysis: StreamAnalysis) -> str:
+    return f"after {sum(analysis.events.values())} events, {len(analysis.body)} bytes"
+
+
+def _is_json(raw: bytes) -> bool:
+    try:
+        orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _reason(exc: aiohttp.ClientConnectorError) -> str:
+    if isinstance(exc.os_error, ConnectionRefusedError):
+        return "connection refused (is anything listening there?)"
+    return exc.os_error.strerror or str(exc.os_error)
