@@ -11,10 +11,13 @@ import selectors
 import signal
 import subprocess
 import sys
+import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO, NamedTuple
 
 URL = re.compile(rb"(http://127\.0\.0\.1:\d+)")
 START_TIMEOUT = 30.0  # only detects a process that never comes up
@@ -23,15 +26,19 @@ START_TIMEOUT = 30.0  # only detects a process that never comes up
 @contextmanager
 def sseguard_process(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Iterator[str]:
     """Run ``python -m sseguard ARGS`` until the block ends; yields the URL its banner printed."""
-    with running(*args, env=env, banner=banner) as (url, _):
+    with running(*args, env=env, banner=banner) as (url, _, _):
         yield url
 
 
+class Running(NamedTuple):
+    url: str
+    proc: subprocess.Popen[bytes]
+    output: deque[bytes]  # the last lines it printed after its banner (request logs)
+
+
 @contextmanager
-def running(
-    *args: str, env: dict[str, str] | None = None, banner: bytes
-) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Like ``sseguard_process``, also yielding the process (to signal it, or read its output)."""
+def running(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Iterator[Running]:
+    """Like ``sseguard_process``, also yielding the process (to signal it) and what it prints."""
     full_env = {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}
     proc = subprocess.Popen(
         [sys.executable, "-m", "sseguard", *args],
@@ -43,6 +50,8 @@ def running(
     assert proc.stdout is not None
     seen = b""
     url = None
+    tail: deque[bytes] = deque(maxlen=200)
+    drain: threading.Thread | None = None
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
     deadline = time.monotonic() + START_TIMEOUT
@@ -59,7 +68,10 @@ def running(
                 m = URL.search(line)
                 assert m, line
                 url = m.group(1).decode()
-        yield url, proc
+        # Keep reading what it prints (request logs): a full pipe would block the process.
+        drain = threading.Thread(target=_drain, args=(proc.stdout, tail), daemon=True)
+        drain.start()
+        yield Running(url, proc, tail)
     finally:
         sel.close()
         proc.send_signal(signal.SIGINT)
@@ -68,7 +80,14 @@ def running(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        if drain is not None:
+            drain.join(timeout=5)  # the pipe is at EOF once the process is gone
         proc.stdout.close()
+
+
+def _drain(stream: IO[bytes], tail: deque[bytes]) -> None:
+    for line in iter(stream.readline, b""):
+        tail.append(line)
 
 
 @contextmanager

@@ -20,6 +20,7 @@ def test_open_stream_ends_with_an_error_event_when_the_grace_runs_out(tmp_path: 
         with running("serve", "--config", str(config), banner=b"sseguard listening on") as (
             url,
             proc,
+            _,
         ):
 
             async def stream() -> bytes:

@@ -14,7 +14,11 @@ from sseguard.gateway.serve import ServeOptions, resolve
 
 def test_no_config_no_upstream_no_key_serves_the_builtin_simulator() -> None:
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
-    with running("serve", "--port", "0", env=env, banner=b"sseguard listening on") as (url, proc):
+    with running("serve", "--port", "0", env=env, banner=b"sseguard listening on") as (
+        url,
+        proc,
+        _,
+    ):
         client = anthropic.Anthropic(base_url=url, api_key="any", max_retries=0, timeout=30)
         message = client.messages.create(
             model="claude-sonnet-4-5+glued_text",

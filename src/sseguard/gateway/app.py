@@ -9,14 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
+from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config
 from sseguard.gateway.asgi import (
     ClientGone,
     CollectSink,
+    Message,
     Receive,
     Scope,
     Send,
@@ -29,21 +32,27 @@ from sseguard.gateway.asgi import (
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
 from sseguard.gateway.tokens import count_tokens
+from sseguard.observe.metrics import Metrics
+from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.repair import Failure
 from sseguard.resilience.exchange import ClientRequest, Exchange
 from sseguard.upstream.client import UpstreamClient
 
+Observer = Callable[[RequestRecord], None]
 SHUTDOWN_ENDING_TIMEOUT = 2.0  # seconds for cancelled streams to write their last events
 
 
 class Gateway:
     """``Gateway(config)`` is the ASGI app; ``startup``/``shutdown`` run from the lifespan."""
 
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, observers: Sequence[Observer] = ()) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
+        self.metrics = Metrics()
+        # Each finished request's record goes to the metrics and then to these (logs, the log store).
+        self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
         self.ready = False
         # Request tasks with an open stream: at shutdown they get to send their ending first.
         self._streaming: set[asyncio.Task[Any]] = set()
@@ -54,13 +63,25 @@ class Gateway:
             return
         if scope["type"] != "http":
             return
-        request_id = f"sg_{uuid.uuid4().hex[:20]}"
+        rec = RequestRecord(f"sg_{uuid.uuid4().hex[:20]}", scope["path"])
+
+        async def send_noting_status(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                rec.status = message["status"]
+            await send(message)
+
         try:
-            await self._route(scope, receive, send, request_id)
+            await self._route(scope, receive, send_noting_status, rec)
         except GatewayError as err:
-            await send_error(send, err, request_id)
+            rec.outcome = "rejected" if err.status < 500 and not rec.deployments else "error"
+            await send_error(send_noting_status, err, rec.request_id)
         except ClientGone:
-            pass
+            rec.outcome = "client_gone"
+            rec.client_disconnected = True
+        finally:
+            rec.finish(rec.status or 499)  # 499: the client left before any status went out
+            for observe in self.observers:
+                observe(rec)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -78,12 +99,13 @@ class Gateway:
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
-    async def _route(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+    async def _route(self, scope: Scope, receive: Receive, send: Send, rec: RequestRecord) -> None:
         method = scope["method"]
         path = scope["path"]
+        request_id = rec.request_id
         if path == "/v1/messages":
             _allow(method, "POST")
-            await self._messages(scope, receive, send, request_id)
+            await self._messages(scope, receive, send, rec)
         elif path == "/v1/messages/count_tokens":
             _allow(method, "POST")
             body = await self._json_body(receive)
@@ -104,6 +126,17 @@ class Gateway:
                 header_dict(scope),
             )
             await send_json(send, status, payload, {**headers, "x-sseguard-request-id": request_id})
+        elif path == "/metrics":
+            _allow(method, "GET")
+            payload = self.metrics.exposition()
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [(b"content-type", CONTENT_TYPE_LATEST.encode())],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
         elif path == "/healthz":
             await send_json(send, 200, b'{"status":"ok"}')
         elif path == "/readyz":
@@ -128,39 +161,52 @@ class Gateway:
             )
         return body
 
-    async def _messages(self, scope: Scope, receive: Receive, send: Send, request_id: str) -> None:
+    async def _messages(
+        self, scope: Scope, receive: Receive, send: Send, rec: RequestRecord
+    ) -> None:
         body = await self._json_body(receive)
         model = body.get("model")
         if not isinstance(model, str) or not model:
             raise GatewayError(400, "model: a model name (string) is required")
+        rec.client_model = model
         if not isinstance(body.get("messages"), list):
             raise GatewayError(400, "messages: a list of messages is required")
         stream = body.get("stream", False)
         if not isinstance(stream, bool):
             raise GatewayError(400, "stream: must be true or false")
+        rec.stream = stream
         route = self.config.route_for(model)
         if route is None:
             raise GatewayError(
                 404, f"model: no route of this gateway serves {model!r}", "not_found_error"
             )
+        rec.route = route.match
         request = ClientRequest(
             scope["path"],
             scope["query_string"].decode("latin-1"),
             header_dict(scope),
             body,
-            request_id,
+            rec.request_id,
         )
-        exchange = Exchange(self.client, self.config, route, request)
+        exchange = Exchange(self.client, self.config, route, request, rec)
         if stream:
-            await self._stream(exchange, receive, send, request_id)
+            self.metrics.active.inc()
+            try:
+                await self._stream(exchange, receive, send, rec)
+            finally:
+                self.metrics.active.dec()
         else:
-            await self._collect(exchange, receive, send, request_id)
+            await self._collect(exchange, receive, send, rec)
 
     async def _stream(
-        self, exchange: Exchange, receive: Receive, send: Send, request_id: str
+        self, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
     ) -> None:
+        request_id = rec.request_id
         sink = StreamSink(
-            send, lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id}
+            send,
+            lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id},
+            rec,
+            self.metrics.inter_event.observe,
         )
         task = asyncio.current_task()
         assert task is not None
@@ -177,6 +223,7 @@ class Gateway:
         except GatewayError as err:
             if sink.committed:  # cannot happen by Exchange's contract; never send two status lines
                 raise
+            rec.outcome = "error"
             err.headers = {**exchange.response_headers, **err.headers}
             await send_error(send, err, request_id)
             return
@@ -185,9 +232,10 @@ class Gateway:
         await sink.end()
 
     async def _collect(
-        self, exchange: Exchange, receive: Receive, send: Send, request_id: str
+        self, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
     ) -> None:
-        sink = CollectSink()
+        request_id = rec.request_id
+        sink = CollectSink(rec)
         await _until_disconnect(exchange.run(sink), receive)
         headers = {**exchange.response_headers, "x-sseguard-request-id": request_id}
         acc = Accumulator()

@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from sseguard.gateway.errors import GatewayError
+from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
 from sseguard.sse import encode
 
@@ -92,12 +93,20 @@ class StreamSink:
 
     streaming = True
 
-    def __init__(self, send: Send, headers: Callable[[], dict[str, str]]) -> None:
+    def __init__(
+        self,
+        send: Send,
+        headers: Callable[[], dict[str, str]],
+        record: RequestRecord,
+        on_gap: Callable[[float], None],
+    ) -> None:
         self._send = send
         self._headers = headers  # read at commit: the upstream's headers are known by then
+        self._record = record
+        self._on_gap = on_gap  # the inter-event metric, fed once per write, not per event
+        self._last_events: float | None = None
         self.committed = False
         self.last_write = time.monotonic()
-        self.bytes_out = 0
 
     async def _write(self, data: bytes) -> None:
         if not self.committed:
@@ -110,10 +119,17 @@ class StreamSink:
                 }
             )
         self.last_write = time.monotonic()
-        self.bytes_out += len(data)
+        self._record.bytes_out += len(data)
         await self._send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def write(self, events: list[Event]) -> None:
+        rec = self._record
+        rec.mark_first_event()
+        rec.events_out += len(events)
+        now = time.monotonic()
+        if self._last_events is not None:
+            self._on_gap(now - self._last_events)
+        self._last_events = now
         await self._write(b"".join([encode(e.type, e.data) for e in events]))
 
     async def ping(self) -> None:
@@ -129,12 +145,15 @@ class CollectSink:
 
     streaming = False
 
-    def __init__(self) -> None:
+    def __init__(self, record: RequestRecord) -> None:
+        self._record = record
         self.committed = False
         self.last_write = time.monotonic()
         self.events: list[Event] = []
 
     async def write(self, events: list[Event]) -> None:
+        self._record.mark_first_event()
+        self._record.events_out += len(events)
         self.events += events
 
     async def ping(self) -> None:  # nothing can keep a plain HTTP response alive; nothing to do

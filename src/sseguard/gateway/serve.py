@@ -9,12 +9,14 @@ from __future__ import annotations
 import os
 import socket
 import sys
+import tempfile
 from dataclasses import asdict, dataclass
 
 import orjson
 
 from sseguard.config import Config, load_config
 from sseguard.gateway.app import Gateway
+from sseguard.observe.log import log_request, log_to_stderr
 
 OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
 
@@ -62,7 +64,8 @@ def app_factory() -> Gateway:
     """Each uvicorn worker builds its gateway from the options the CLI left in the environment."""
     options = ServeOptions(**orjson.loads(os.environ[OPTIONS_ENV]))
     config, _ = resolve(options)
-    return Gateway(config)
+    log_to_stderr()
+    return Gateway(config, observers=[log_request])
 
 
 def serve(options: ServeOptions) -> None:
@@ -89,6 +92,9 @@ def serve(options: ServeOptions) -> None:
         flush=True,
     )
     os.environ[OPTIONS_ENV] = orjson.dumps(asdict(options)).decode()
+    if server.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        # Each worker writes its metrics to files here; /metrics in any worker adds them all up.
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sseguard-metrics-")
     uvicorn.run(
         "sseguard.gateway.serve:app_factory",
         factory=True,

@@ -70,6 +70,7 @@ def finalize(
             )
         )
         out.append(Event.of({"type": MESSAGE_STOP}))
+        state.stop_reason = stop_reason
     else:
         out.append(error_event(cause, describe_delivery(state)))
     return out

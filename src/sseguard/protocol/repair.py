@@ -118,6 +118,7 @@ class Repairer:
         self.message_id: str | None = None
         self.model: str | None = None
         self.usage: dict[str, Any] = {}
+        self.stop_reason: str | None = None  # as sent to the client in message_delta
         self.blocks: list[Block] = []
         self._by_upstream: dict[int, Block] = {}
         self._open: Block | None = None
@@ -486,6 +487,8 @@ class Repairer:
                 "delta": {"stop_reason": "end_turn", "stop_sequence": None},
                 "usage": {"output_tokens": self.usage.get("output_tokens", 0)},
             }
+        reason = (delta.get("delta") or {}).get("stop_reason")
+        self.stop_reason = reason if type(reason) is str else None
         data, self._held_delta, self._held_data = self._held_data, None, None
         out.append(Event(MESSAGE_DELTA, data, delta) if data is not None else Event.of(delta))
         out.append(stop or Event.of({"type": MESSAGE_STOP}))

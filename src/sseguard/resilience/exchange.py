@@ -18,6 +18,7 @@ import orjson
 
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
+from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
@@ -55,14 +56,6 @@ class ClientRequest:
 
 
 @dataclass(slots=True)
-class AttemptRecord:
-    deployment: str
-    status: int | None
-    fault: str | None
-    detail: str
-
-
-@dataclass(slots=True)
 class Exchange:
     """Run with ``await exchange.run(sink)``; raises ``GatewayError`` only before commit."""
 
@@ -70,13 +63,14 @@ class Exchange:
     config: Config
     route: Route
     request: ClientRequest
+    record: RequestRecord
     repairer: Repairer = field(init=False)
-    attempts: list[AttemptRecord] = field(default_factory=list)
     resumes: int = 0
     outcome: str = "none"  # "complete", "resumed", "error", "finalized"
     response_headers: dict[str, str] = field(default_factory=dict)
     _deadline: float = 0.0
     _cause: Failure | None = None
+    _last_status: int | None = None
 
     def __post_init__(self) -> None:
         self.repairer = self._new_repairer()
@@ -92,6 +86,20 @@ class Exchange:
         finally:
             if pinger is not None:
                 pinger.cancel()
+            self._fill_record()
+
+    def _fill_record(self) -> None:
+        rec, r = self.record, self.repairer
+        rec.add_anomalies(r.anomalies.counts())
+        rec.add_usage(r.usage)
+        rec.stop_reason = r.stop_reason
+        rec.resumes = self.resumes
+        if self.outcome != "none":
+            rec.outcome = self.outcome
+        if r.started and self.outcome in ("error", "finalized"):
+            rec.midstream = self.outcome
+        elif self.resumes and r.ended:
+            rec.midstream = "resumed"
 
     async def _run(self, sink: Sink) -> None:
         body = self.request.body
@@ -169,16 +177,13 @@ class Exchange:
                 if continuing:
                     self.repairer.begin_continuation()
                 elif not first_attempt:
-                    self.repairer = self._new_repairer()  # nothing of it reached the client
-                produced, verdict = await self._attempt(deployment, body, sink)
+                    # Nothing of the failed attempt reached the client; its findings still count.
+                    self.record.add_anomalies(self.repairer.anomalies.counts())
+                    self.repairer = self._new_repairer()
+                produced, verdict = await self._recorded_attempt(deployment, body, sink)
                 if verdict is None or produced:
                     return verdict
                 last = verdict
-                self.attempts.append(
-                    AttemptRecord(
-                        deployment.name, verdict.error.status, verdict.fault, verdict.error.message
-                    )
-                )
                 if not verdict.retry:
                     break
                 if verdict.wait is not None and verdict.wait > retry.retry_after_cap:
@@ -186,6 +191,28 @@ class Exchange:
             if last is not None and not (last.retry or last.fall_back):
                 return last
         return last
+
+    async def _recorded_attempt(
+        self, deployment: Deployment, body: dict[str, Any], sink: Sink
+    ) -> tuple[bool, verdicts.Verdict | None]:
+        rec = self.record
+        rec.tried(deployment.name)
+        started = time.monotonic()
+        status: int | None = None
+        try:
+            produced, verdict = await self._attempt(deployment, body, sink)
+        finally:
+            seconds = time.monotonic() - started
+            status = self._last_status
+        if verdict is None:
+            rec.attempts.append(Attempt(deployment.name, status, None, "", seconds))
+        else:
+            error = verdict.error
+            rec.attempts.append(
+                Attempt(deployment.name, status, verdict.fault, error.message, seconds)
+            )
+            rec.add_anomalies({verdict.fault: 1})
+        return produced, verdict
 
     async def _attempt(
         self, deployment: Deployment, body: dict[str, Any], sink: Sink
@@ -200,12 +227,15 @@ class Exchange:
             {**body, "stream": True},
         )
         started = time.monotonic()
+        self._last_status = None
         try:
             resp = await self.client.send(
                 req, header_timeout=min(timeouts.first_event, self._remaining())
             )
         except UpstreamUnreachable as exc:
             return False, verdicts.for_unreachable(f"{deployment.name}: {exc}")
+        self._last_status = resp.status
+        self.record.mark_first_byte()
         clean_end = False
         try:
             # The client sees the headers of the attempt that answered, not of failed ones.
@@ -266,6 +296,7 @@ class Exchange:
                     r.fail("F20", "api_error", self._cause.message)
                 produced = await self._deliver(sink, held, events) or produced
                 return produced, False
+            self.record.bytes_in += len(chunk)
             if not chunk:
                 events = pipe.close()
                 produced = await self._deliver(sink, held, events) or produced

@@ -1,0 +1,119 @@
+"""Prometheus metrics, fed from each finished request record.
+
+Label values come from the configuration (route globs, deployment names), from FAULTS.md IDs and
+HTTP statuses: never from request ids or raw client model strings, so cardinality stays bounded.
+With several workers, prometheus_client's multiprocess mode aggregates across processes.
+"""
+
+from __future__ import annotations
+
+import os
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+    multiprocess,
+)
+
+from sseguard.observe.record import RequestRecord
+
+LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
+GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+NONE = "-"
+
+
+class Metrics:
+    """The gateway's metrics on their own registry (a fresh one per app, so tests stay apart)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        r = self.registry
+        self.requests = Counter(
+            "sseguard_requests_total",
+            "Requests answered, by route, the deployment that answered last, status and outcome.",
+            ["route", "deployment", "status", "outcome"],
+            registry=r,
+        )
+        self.ttft = Histogram(
+            "sseguard_ttft_seconds",
+            "Time from request to the first event sent to the client.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.duration = Histogram(
+            "sseguard_request_duration_seconds",
+            "Time from request to the end of the response.",
+            ["route"],
+            buckets=LATENCY_BUCKETS,
+            registry=r,
+        )
+        self.inter_event = Histogram(
+            "sseguard_inter_event_seconds",
+            "Time between two writes of events to a streaming client.",
+            buckets=GAP_BUCKETS,
+            registry=r,
+        )
+        self.tokens = Counter(
+            "sseguard_tokens_total", "Tokens reported by upstreams.", ["direction"], registry=r
+        )
+        self.anomalies = Counter(
+            "sseguard_anomalies_total",
+            "Upstream faults found and repaired or reported, by FAULTS.md ID.",
+            ["fault", "deployment"],
+            registry=r,
+        )
+        self.retries = Counter(
+            "sseguard_retries_total",
+            "Upstream attempts after the first.",
+            ["deployment"],
+            registry=r,
+        )
+        self.fallbacks = Counter(
+            "sseguard_fallbacks_total",
+            "Requests that moved to a later deployment of their route.",
+            ["route"],
+            registry=r,
+        )
+        self.midstream = Counter(
+            "sseguard_midstream_failures_total",
+            "Committed streams that broke, by what the mid-stream rules did.",
+            ["outcome"],
+            registry=r,
+        )
+        self.active = Gauge(
+            "sseguard_active_streams",
+            "Streams open to clients right now.",
+            registry=r,
+            multiprocess_mode="livesum",
+        )
+
+    def observe(self, rec: RequestRecord) -> None:
+        route = rec.route or NONE
+        last = rec.deployments[-1] if rec.deployments else NONE
+        self.requests.labels(route, last, str(rec.status), rec.outcome).inc()
+        self.duration.labels(route).observe(rec.duration)
+        if rec.ttft is not None:
+            self.ttft.labels(route).observe(rec.ttft)
+        if rec.input_tokens:
+            self.tokens.labels("input").inc(rec.input_tokens)
+        if rec.output_tokens:
+            self.tokens.labels("output").inc(rec.output_tokens)
+        for fault, count in rec.anomalies.items():
+            self.anomalies.labels(fault, last).inc(count)
+        for attempt in rec.attempts[1:] if rec.attempts else ():
+            self.retries.labels(attempt.deployment).inc()
+        if len(rec.deployments) > 1:
+            self.fallbacks.labels(route).inc()
+        if rec.midstream != "none":
+            self.midstream.labels(rec.midstream).inc()
+
+    def exposition(self) -> bytes:
+        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+            registry = CollectorRegistry()
+            multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+            return generate_latest(registry)
+        return generate_latest(self.registry)

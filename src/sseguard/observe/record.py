@@ -1,0 +1,93 @@
+"""The per-request record: filled while a request runs, handed to every sink when it ends.
+
+Plain data. The gateway and the exchange write its fields; metrics, logs and the request log read
+them. It never holds a provider key or a request body.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+@dataclass(slots=True)
+class Attempt:
+    """One upstream try and why it did not answer (``fault`` None when it did)."""
+
+    deployment: str
+    status: int | None
+    fault: str | None
+    detail: str
+    seconds: float
+
+
+@dataclass(slots=True)
+class RequestRecord:
+    request_id: str
+    endpoint: str
+    client_format: str = "anthropic"
+    started_at: float = field(default_factory=time.time)  # wall clock, for the log
+    route: str = ""
+    client_model: str = ""
+    stream: bool = False
+    deployments: list[str] = field(default_factory=list)  # tried, in order, without repeats
+    attempts: list[Attempt] = field(default_factory=list)
+    status: int = 0
+    ttfb: float | None = None  # seconds to the first upstream byte
+    ttft: float | None = None  # seconds to the first event sent to the client
+    duration: float = 0.0
+    events_out: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    stop_reason: str | None = None
+    anomalies: dict[str, int] = field(default_factory=dict)
+    # none | resumed | error | finalized: what the mid-stream rules did after commit
+    midstream: str = "none"
+    outcome: str = "complete"  # complete | resumed | error | finalized | rejected | client_gone
+    resumes: int = 0
+    client_disconnected: bool = False
+    bytes_in: int = 0
+    bytes_out: int = 0
+    _t0: float = field(default_factory=time.monotonic, repr=False)
+
+    def elapsed(self) -> float:
+        return time.monotonic() - self._t0
+
+    def mark_first_byte(self) -> None:
+        if self.ttfb is None:
+            self.ttfb = self.elapsed()
+
+    def mark_first_event(self) -> None:
+        if self.ttft is None:
+            self.ttft = self.elapsed()
+
+    def tried(self, deployment: str) -> None:
+        if deployment not in self.deployments:
+            self.deployments.append(deployment)
+
+    def add_anomalies(self, counts: dict[str, int]) -> None:
+        for fault, n in counts.items():
+            self.anomalies[fault] = self.anomalies.get(fault, 0) + n
+
+    def add_usage(self, usage: dict[str, Any]) -> None:
+        for key in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+        ):
+            value = usage.get(key)
+            if isinstance(value, int):
+                setattr(self, key, value)
+
+    def finish(self, status: int) -> None:
+        self.status = status
+        self.duration = self.elapsed()
+
+    def as_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out.pop("_t0")
+        return out
