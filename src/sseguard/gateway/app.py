@@ -32,7 +32,7 @@ from sseguard.gateway.asgi import (
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
 from sseguard.gateway.tokens import count_tokens
-from sseguard.observe.metrics import Metrics
+from sseguard.observe.metrics import GapTally, Metrics
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.finalize import finalize
@@ -47,12 +47,19 @@ SHUTDOWN_ENDING_TIMEOUT = 2.0  # seconds for cancelled streams to write their la
 class Gateway:
     """``Gateway(config)`` is the ASGI app; ``startup``/``shutdown`` run from the lifespan."""
 
-    def __init__(self, config: Config, observers: Sequence[Observer] = ()) -> None:
+    def __init__(
+        self,
+        config: Config,
+        observers: Sequence[Observer] = (),
+        on_shutdown: Sequence[Callable[[], None]] = (),
+    ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
         self.metrics = Metrics()
         # Each finished request's record goes to the metrics and then to these (logs, the log store).
         self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
+        # Blocking closes (the log store's flush), run after the streams' endings are recorded.
+        self.on_shutdown = tuple(on_shutdown)
         self.ready = False
         # Request tasks with an open stream: at shutdown they get to send their ending first.
         self._streaming: set[asyncio.Task[Any]] = set()
@@ -96,6 +103,8 @@ class Gateway:
                     # truthful endings must go out before the process exits.
                     await asyncio.wait(set(self._streaming), timeout=SHUTDOWN_ENDING_TIMEOUT)
                 await self.client.close()
+                for close in self.on_shutdown:
+                    await asyncio.to_thread(close)
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -206,7 +215,7 @@ class Gateway:
             send,
             lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id},
             rec,
-            self.metrics.inter_event.observe,
+            GapTally(),
         )
         task = asyncio.current_task()
         assert task is not None
@@ -229,6 +238,7 @@ class Gateway:
             return
         finally:
             self._streaming.discard(task)
+            self.metrics.add_gaps(sink.gaps)
         await sink.end()
 
     async def _collect(

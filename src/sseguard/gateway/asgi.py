@@ -8,12 +8,14 @@ CPU, and a streaming response must watch ``receive()`` for the client leaving (F
 from __future__ import annotations
 
 import time
+from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 import orjson
 
 from sseguard.gateway.errors import GatewayError
+from sseguard.observe.metrics import GAP_BUCKETS, GapTally
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
 from sseguard.sse import encode
@@ -98,17 +100,17 @@ class StreamSink:
         send: Send,
         headers: Callable[[], dict[str, str]],
         record: RequestRecord,
-        on_gap: Callable[[float], None],
+        gaps: GapTally,
     ) -> None:
         self._send = send
         self._headers = headers  # read at commit: the upstream's headers are known by then
         self._record = record
-        self._on_gap = on_gap  # the inter-event metric, fed once per write, not per event
-        self._last_events: float | None = None
+        self.gaps = gaps  # the inter-event metric, counted once per write, not per event
+        self._last_events = 0.0  # when events were last written; 0.0 before the first
         self.committed = False
         self.last_write = time.monotonic()
 
-    async def _write(self, data: bytes) -> None:
+    async def _write(self, data: bytes, now: float) -> None:
         if not self.committed:
             self.committed = True
             await self._send(
@@ -118,22 +120,28 @@ class StreamSink:
                     "headers": SSE_HEADERS + encode_headers(self._headers()),
                 }
             )
-        self.last_write = time.monotonic()
+        self.last_write = now
         self._record.bytes_out += len(data)
         await self._send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def write(self, events: list[Event]) -> None:
-        rec = self._record
-        rec.mark_first_event()
-        rec.events_out += len(events)
+        # Once per write, not per event, and inlined: this runs for every upstream read.
         now = time.monotonic()
-        if self._last_events is not None:
-            self._on_gap(now - self._last_events)
+        rec = self._record
+        rec.events_out += len(events)
+        last = self._last_events
+        if last:
+            gap = now - last
+            gaps = self.gaps
+            gaps.counts[bisect_left(GAP_BUCKETS, gap)] += 1
+            gaps.total += gap
+        else:
+            rec.mark_first_event()
         self._last_events = now
-        await self._write(b"".join([encode(e.type, e.data) for e in events]))
+        await self._write(b"".join([encode(e.type, e.data) for e in events]), now)
 
     async def ping(self) -> None:
-        await self._write(PING_FRAME)
+        await self._write(PING_FRAME, time.monotonic())
 
     async def end(self) -> None:
         if self.committed:

@@ -8,6 +8,8 @@ With several workers, prometheus_client's multiprocess mode aggregates across pr
 from __future__ import annotations
 
 import os
+from bisect import bisect_left
+from typing import Any
 
 from prometheus_client import (
     CollectorRegistry,
@@ -23,6 +25,25 @@ from sseguard.observe.record import RequestRecord
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
 NONE = "-"
+
+
+class GapTally:
+    """Inter-event gaps of one stream, counted locally per histogram bucket.
+
+    ``Histogram.observe`` takes a lock and costs about a microsecond; once per write that is a
+    fifth of a relayed event's CPU. A stream counts its gaps here and the histogram takes them in
+    one go when the stream ends.
+    """
+
+    __slots__ = ("counts", "total")
+
+    def __init__(self) -> None:
+        self.counts = [0] * (len(GAP_BUCKETS) + 1)  # the last one is +Inf
+        self.total = 0.0
+
+    def add(self, seconds: float) -> None:
+        self.counts[bisect_left(GAP_BUCKETS, seconds)] += 1
+        self.total += seconds
 
 
 class Metrics:
@@ -110,6 +131,17 @@ class Metrics:
             self.fallbacks.labels(route).inc()
         if rec.midstream != "none":
             self.midstream.labels(rec.midstream).inc()
+
+    def add_gaps(self, tally: GapTally) -> None:
+        """Merge one stream's gaps into the histogram (prometheus_client's per-bucket values are
+        not cumulative, so each count goes to its own bucket)."""
+        if not any(tally.counts):
+            return
+        hist: Any = self.inter_event
+        for bucket, count in zip(hist._buckets, tally.counts, strict=True):
+            if count:
+                bucket.inc(count)
+        hist._sum.inc(tally.total)
 
     def exposition(self) -> bytes:
         if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
