@@ -11,6 +11,7 @@ import selectors
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections import deque
@@ -45,7 +46,8 @@ def running(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Ite
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         env=full_env,
-        cwd=Path(__file__).resolve().parent.parent,
+        # Anything it writes by default (the request log) lands in a scratch folder, not the repo.
+        cwd=tempfile.mkdtemp(prefix="sseguard-test-"),
     )
     assert proc.stdout is not None
     seen = b""
@@ -140,6 +142,8 @@ match = "*"
 deployments = ["sim"]
 {extra}
 """
+    if "[observe]" not in extra:
+        text += '\n[observe]\nrequest_log = ""  # tests leave no database behind\n'
     path = tmp / "sseguard.toml"
     path.write_text(text)
     return path

@@ -217,6 +217,76 @@ def probe_command(
     sys.exit(0 if conformant(report) else 1)
 
 
+@main.command("logs")
+@click.option(
+    "--db",
+    metavar="PATH",
+    help="The request log file: [observe] request_log in the gateway's config"
+    " (default: sseguard-requests.sqlite3 here).",
+)
+@click.option(
+    "--since", metavar="WHEN", help="Only requests since: 10m, 2h, 7d or 2026-11-21T10:00."
+)
+@click.option("--status", type=click.IntRange(100, 599), help="Only this HTTP status, e.g. 529.")
+@click.option("--deployment", metavar="NAME", help="Only requests whose last deployment was NAME.")
+@click.option("--anomaly", metavar="ID", help="Only requests with this FAULTS.md fault, e.g. F02.")
+@click.option(
+    "--outcome",
+    type=click.Choice(["complete", "resumed", "error", "finalized", "rejected", "client_gone"]),
+    help="Only requests with this outcome.",
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N rows."
+)
+@click.option(
+    "--json", "as_json", is_flag=True, help="One JSON record per line, attempts included."
+)
+def logs_command(
+    db: str | None,
+    since: str | None,
+    status: int | None,
+    deployment: str | None,
+    anomaly: str | None,
+    outcome: str | None,
+    limit: int,
+    as_json: bool,
+) -> None:
+    """Show the gateway's request log, newest first.
+
+    `sseguard serve` writes every finished request there ([observe] in docs/configuration.md).
+    """
+    from sseguard.config.schema import DEFAULT_REQUEST_LOG
+    from sseguard.observe.logs_cli import json_lines, parse_since, table
+    from sseguard.observe.store import Filters, NoRequestLog, RequestLogError, query
+
+    try:
+        since_at = None if since is None else parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from None
+    filters = Filters(
+        since=since_at,
+        status=status,
+        deployment=deployment,
+        anomaly=anomaly.upper() if anomaly else None,  # FAULTS.md IDs are upper case
+        outcome=outcome,
+        limit=limit,
+    )
+    try:
+        records = query(db or DEFAULT_REQUEST_LOG, filters)
+    except NoRequestLog as exc:
+        raise click.ClickException(
+            f"{exc}\n`sseguard serve` writes it to the file its config's [observe] request_log"
+            f" names ({DEFAULT_REQUEST_LOG} in the directory it runs in by default, off when"
+            ' set to ""); read another file with --db PATH'
+        ) from None
+    except RequestLogError as exc:
+        raise click.ClickException(str(exc)) from None
+    if records:
+        click.echo(json_lines(records) if as_json else table(records))
+    elif not as_json:
+        click.echo("no matching requests", err=True)
+
+
 from sseguard.sim.cli import sim  # noqa: E402  (registered last: commands stay independent)
 
 main.add_command(sim)

@@ -16,6 +16,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import uuid
@@ -66,7 +67,7 @@ class GatewayProcess:
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1", **env},
-            cwd=ROOT,
+            cwd=tempfile.mkdtemp(prefix="sseguard-test-"),  # the default request log lands there
         )
         self.lines: list[bytes] = []
         self.url = ""

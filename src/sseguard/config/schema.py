@@ -383,6 +383,21 @@ class Server(_Model):
     shutdown_grace: Annotated[float, Field(strict=True, ge=0)] = 30.0
 
 
+DEFAULT_REQUEST_LOG = "sseguard-requests.sqlite3"
+
+
+class Observe(_Model):
+    """Where finished requests are recorded besides /metrics and the stderr log."""
+
+    # A SQLite file, relative to the working directory; None or "" (TOML has no null) turns it off.
+    request_log: str | None = DEFAULT_REQUEST_LOG
+
+    @field_validator("request_log")
+    @classmethod
+    def _off_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
+
 class Config(_Model):
     """The whole configuration. Build with ``load_config`` or the constructors below."""
 
@@ -390,6 +405,7 @@ class Config(_Model):
     timeouts: Timeouts = Timeouts()
     retry: Retry = Retry()
     limits: Limits = Limits()
+    observe: Observe = Observe()
     deployments: tuple[Deployment, ...]
     routes: tuple[Route, ...] = ()
 

@@ -17,6 +17,7 @@ import orjson
 from sseguard.config import Config, load_config
 from sseguard.gateway.app import Gateway
 from sseguard.observe.log import log_request, log_to_stderr
+from sseguard.observe.store import RequestLogError, RequestLogStore
 
 OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
 
@@ -65,7 +66,10 @@ def app_factory() -> Gateway:
     options = ServeOptions(**orjson.loads(os.environ[OPTIONS_ENV]))
     config, _ = resolve(options)
     log_to_stderr()
-    return Gateway(config, observers=[log_request])
+    if config.observe.request_log is None:
+        return Gateway(config, observers=[log_request])
+    store = RequestLogStore(config.observe.request_log)
+    return Gateway(config, observers=[log_request, store.observe], on_shutdown=[store.close])
 
 
 def serve(options: ServeOptions) -> None:
@@ -80,6 +84,17 @@ def serve(options: ServeOptions) -> None:
         options = ServeOptions(**{**asdict(options), "simulator_url": url})
     config, what = resolve(options)
     server = config.server
+    log_line = ""
+    if config.observe.request_log is not None:
+        # Created and migrated here, once, so a bad path stops the command before any worker runs.
+        try:
+            RequestLogStore(config.observe.request_log).close()
+        except RequestLogError as exc:
+            raise SystemExit(f"sseguard: request log: {exc}") from None
+        log_line = (
+            f"\n  requests: {os.path.abspath(config.observe.request_log)}"
+            f"   (sseguard logs --db {config.observe.request_log})"
+        )
     # Bound before the banner: once a user (or a test) reads the address, connections are queued.
     sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)
     host, port = sock.getsockname()[:2]
@@ -87,7 +102,8 @@ def serve(options: ServeOptions) -> None:
     print(
         f"sseguard listening on {url}\n"
         f"  upstream: {what}\n"
-        f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)",
+        f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)"
+        f"{log_line}",
         file=sys.stderr,
         flush=True,
     )

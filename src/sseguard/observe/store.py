@@ -1,0 +1,366 @@
+"""The request log: finished request records in SQLite, its schema and migrations, and its queries.
+
+Writes happen on a thread of their own; ``observe`` only enqueues and never blocks or raises into a
+request. The schema uses plain SQL types and no SQLite-only features, so PostgreSQL can follow.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
+from typing import Any, TypeVar
+
+import orjson
+
+from sseguard.observe.record import RequestRecord
+
+LOGGER = logging.getLogger("sseguard.request_log")
+T = TypeVar("T")
+
+BATCH_ROWS = 200
+FLUSH_INTERVAL = 0.5  # seconds a row may wait for others before its batch is written
+QUEUE_ROWS = 10_000  # beyond this the writer has fallen behind: records are dropped, not waited for
+BUSY_TIMEOUT = 5.0  # seconds SQLite waits for another worker process's write to finish
+LOCKED_RETRIES = 5
+
+# Each step runs once, in order, in its own transaction; version N is MIGRATIONS[N - 1].
+# Append new steps, never edit applied ones.
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        """CREATE TABLE requests (
+            request_id TEXT PRIMARY KEY,
+            started_at DOUBLE PRECISION NOT NULL,
+            endpoint TEXT NOT NULL,
+            client_format TEXT NOT NULL,
+            route TEXT NOT NULL,
+            client_model TEXT NOT NULL,
+            stream BOOLEAN NOT NULL,
+            deployment TEXT,
+            status INTEGER NOT NULL,
+            outcome TEXT NOT NULL,
+            midstream TEXT NOT NULL,
+            resumes INTEGER NOT NULL,
+            ttfb DOUBLE PRECISION,
+            ttft DOUBLE PRECISION,
+            duration DOUBLE PRECISION NOT NULL,
+            events_out INTEGER NOT NULL,
+            input_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            cache_creation_input_tokens INTEGER NOT NULL,
+            cache_read_input_tokens INTEGER NOT NULL,
+            stop_reason TEXT,
+            client_disconnected BOOLEAN NOT NULL,
+            bytes_in BIGINT NOT NULL,
+            bytes_out BIGINT NOT NULL,
+            deployments TEXT NOT NULL,
+            attempts TEXT NOT NULL,
+            anomalies TEXT NOT NULL
+        )""",
+        "CREATE INDEX requests_started_at ON requests (started_at)",
+        "CREATE INDEX requests_status ON requests (status, started_at)",
+        "CREATE INDEX requests_deployment ON requests (deployment, started_at)",
+        """CREATE TABLE anomalies (
+            request_id TEXT NOT NULL REFERENCES requests (request_id) ON DELETE CASCADE,
+            fault TEXT NOT NULL,
+            count INTEGER NOT NULL,
+            PRIMARY KEY (request_id, fault)
+        )""",
+        "CREATE INDEX anomalies_fault ON anomalies (fault)",
+    ),
+)
+
+SCALARS = (
+    "request_id",
+    "started_at",
+    "endpoint",
+    "client_format",
+    "route",
+    "client_model",
+    "stream",
+    "status",
+    "outcome",
+    "midstream",
+    "resumes",
+    "ttfb",
+    "ttft",
+    "duration",
+    "events_out",
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+    "stop_reason",
+    "client_disconnected",
+    "bytes_in",
+    "bytes_out",
+)
+JSON_COLUMNS = ("deployments", "attempts", "anomalies")
+BOOLEANS = ("stream", "client_disconnected")
+COLUMNS = (*SCALARS, "deployment", *JSON_COLUMNS)
+# Idempotent inserts: a batch retried after an ambiguous failure must not fail on its own rows.
+INSERT_REQUEST = (
+    f"INSERT INTO requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
+    " ON CONFLICT (request_id) DO NOTHING"
+)
+INSERT_ANOMALY = (
+    "INSERT INTO anomalies (request_id, fault, count) VALUES (?, ?, ?)"
+    " ON CONFLICT (request_id, fault) DO NOTHING"
+)
+
+
+class RequestLogError(Exception):
+    """The request log cannot be opened or read; the message says which file and why."""
+
+
+class NoRequestLog(RequestLogError):
+    """The file to read does not exist (the gateway has not written it, or it looked elsewhere)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """What ``sseguard logs`` asks for; None means any."""
+
+    since: float | None = None  # epoch seconds
+    status: int | None = None
+    deployment: str | None = None  # the deployment tried last
+    anomaly: str | None = None  # a FAULTS.md ID
+    outcome: str | None = None
+    limit: int = 50
+
+
+def connect(path: str | Path) -> sqlite3.Connection:
+    """A connection in autocommit mode: transactions are begun and ended explicitly.
+
+    Opened on one thread and written on the writer thread, never by two at once.
+    """
+    conn = sqlite3.connect(
+        path, timeout=BUSY_TIMEOUT, isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The last migration applied (0 for a new file, whose version table this creates)."""
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_version ("
+        "version INTEGER PRIMARY KEY, applied_at DOUBLE PRECISION NOT NULL)"
+    )
+    row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+    return int(row[0] or 0)
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Apply the steps this file lacks; returns the version. Safe with several processes at once."""
+    # WAL lets the CLI read while workers write; the mode is stored in the file.
+    _retry_locked(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+    _retry_locked(lambda: schema_version(conn))
+    for version, statements in enumerate(MIGRATIONS, start=1):
+        _retry_locked(partial(_apply, conn, version, statements))
+    return schema_version(conn)
+
+
+def _apply(conn: sqlite3.Connection, version: int, statements: Sequence[str]) -> None:
+    # IMMEDIATE takes the write lock first, so two workers starting together cannot both apply it.
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        current = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+        if current < version:
+            for statement in statements:
+                conn.execute(statement)
+            conn.execute(
+                "INSERT INTO schema_version (version, applied_at) VALUES (?, ?)",
+                (version, time.time()),
+            )
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+
+
+def _retry_locked(step: Callable[[], T]) -> T:
+    """Run ``step``; on "database is locked" (the busy timeout ran out) wait and run it again."""
+    attempt = 0
+    while True:
+        try:
+            return step()
+        except sqlite3.OperationalError as exc:
+            attempt += 1
+            if "locked" not in str(exc) or attempt == LOCKED_RETRIES:
+                raise
+            time.sleep(0.05 * 2**attempt)
+
+
+def _row(rec: dict[str, Any]) -> tuple[Any, ...]:
+    deployments = rec["deployments"]
+    values = [rec[name] for name in SCALARS]
+    values.append(deployments[-1] if deployments else None)
+    values.extend(orjson.dumps(rec[name]).decode() for name in JSON_COLUMNS)
+    return tuple(values)
+
+
+_STOP: dict[str, Any] = {}  # the queue's end marker, compared by identity
+
+
+class RequestLogStore:
+    """``observe`` is the gateway observer; a writer thread batches rows; ``close`` flushes."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        batch_rows: int = BATCH_ROWS,
+        flush_interval: float = FLUSH_INTERVAL,
+        queue_rows: int = QUEUE_ROWS,
+    ) -> None:
+        self.path = Path(path)
+        self.batch_rows = batch_rows
+        self.flush_interval = flush_interval
+        # One counter per thread, so neither needs a lock: the loop's drops, the writer's results.
+        self.rejected = 0  # queue full or store closed
+        self.failed = 0  # in a batch the database refused
+        self.written = 0
+        try:
+            self._conn = connect(self.path)
+        except sqlite3.Error as exc:
+            raise RequestLogError(f"{self.path}: {exc}") from None
+        try:
+            migrate(self._conn)
+        except sqlite3.Error as exc:
+            self._conn.close()
+            raise RequestLogError(f"{self.path}: {exc}") from None
+        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_rows)
+        self._closed = False
+        # A daemon: a worker killed without its lifespan shutdown must still be able to exit.
+        self._writer = threading.Thread(target=self._run, name="sseguard-request-log", daemon=True)
+        self._writer.start()
+
+    @property
+    def dropped(self) -> int:
+        """Records that will never be written."""
+        return self.rejected + self.failed
+
+    def observe(self, rec: RequestRecord) -> None:
+        """Called on the event loop for every finished request: enqueue, never wait."""
+        if self._closed:
+            self.rejected += 1
+            return
+        try:
+            self._queue.put_nowait(rec.as_dict())
+        except queue.Full:
+            self.rejected += 1
+            if self.rejected == 1:
+                LOGGER.warning(
+                    "request log %s is falling behind: records are being dropped", self.path
+                )
+
+    def close(self) -> None:
+        """Write what is queued, stop the writer and close the file. Blocks: call off the loop."""
+        if self._closed:
+            return
+        self._closed = True
+        self._queue.put(_STOP)  # blocks only while the writer drains a full queue
+        self._writer.join()
+        self._conn.close()
+
+    def _run(self) -> None:
+        stop = False
+        while not stop:
+            batch = [self._queue.get()]
+            deadline = time.monotonic() + self.flush_interval
+            while len(batch) < self.batch_rows and batch[-1] is not _STOP:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                try:
+                    batch.append(self._queue.get(timeout=remaining))
+                except queue.Empty:
+                    break
+            if batch[-1] is _STOP:
+                batch.pop()
+                stop = True
+            if batch:
+                self._write(batch)
+
+    def _write(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            _retry_locked(partial(self._insert, batch))
+            self.written += len(batch)
+        except sqlite3.Error as exc:
+            # The writer must outlive a bad moment (disk full, a lock held too long): it drops
+            # this batch, says so, and carries on with the next.
+            self.failed += len(batch)
+            LOGGER.warning("request log %s: %d records not written: %s", self.path, len(batch), exc)
+
+    def _insert(self, batch: list[dict[str, Any]]) -> None:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            self._conn.executemany(INSERT_REQUEST, [_row(rec) for rec in batch])
+            self._conn.executemany(
+                INSERT_ANOMALY,
+                [
+                    (rec["request_id"], fault, count)
+                    for rec in batch
+                    for fault, count in rec["anomalies"].items()
+                ],
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+
+
+def query(path: str | Path, filters: Filters) -> list[dict[str, Any]]:
+    """Matching records, newest first, as ``RequestRecord.as_dict()`` plus ``deployment``."""
+    path = Path(path)
+    if not path.is_file():
+        raise NoRequestLog(f"no request log at {path.resolve()}")
+    where: list[str] = []
+    args: list[Any] = []
+    if filters.since is not None:
+        where.append("started_at >= ?")
+        args.append(filters.since)
+    if filters.status is not None:
+        where.append("status = ?")
+        args.append(filters.status)
+    if filters.deployment is not None:
+        where.append("deployment = ?")
+        args.append(filters.deployment)
+    if filters.outcome is not None:
+        where.append("outcome = ?")
+        args.append(filters.outcome)
+    if filters.anomaly is not None:
+        where.append("request_id IN (SELECT request_id FROM anomalies WHERE fault = ?)")
+        args.append(filters.anomaly)
+    sql = f"SELECT {', '.join(COLUMNS)} FROM requests"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY started_at DESC, request_id DESC LIMIT ?"
+    args.append(filters.limit)
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+    except sqlite3.Error as exc:
+        raise RequestLogError(f"{path}: {exc}") from None
+    try:
+        rows = conn.execute(sql, args).fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise RequestLogError(f"{path}: not a sseguard request log ({exc})") from None
+    finally:
+        conn.close()
+    return [_record(row) for row in rows]
+
+
+def _record(row: Sequence[Any]) -> dict[str, Any]:
+    out = dict(zip(COLUMNS, row, strict=True))
+    for name in BOOLEANS:
+        out[name] = bool(out[name])
+    for name in JSON_COLUMNS:
+        out[name] = orjson.loads(out[name])
+    return out

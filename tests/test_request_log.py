@@ -1,0 +1,259 @@
+"""The request log: the store on its own (migrations, round trip, filters, batching, back-pressure),
+then a real gateway in front of the simulator, read back with ``sseguard logs`` as a process."""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import orjson
+import pytest
+from click.testing import CliRunner
+
+from processes import gateway_config, running, simulator
+from sseguard.cli import main
+from sseguard.config import Config
+from sseguard.observe.logs_cli import parse_since, table
+from sseguard.observe.record import Attempt, RequestRecord
+from sseguard.observe.store import MIGRATIONS, Filters, RequestLogStore, query
+
+
+def record(request_id: str, **fields: Any) -> RequestRecord:
+    rec = RequestRecord(request_id, "/v1/messages", route="*", client_model="claude-sonnet-4-5")
+    rec.tried(fields.pop("deployment", "east"))
+    for name, value in fields.items():
+        setattr(rec, name, value)
+    return rec
+
+
+def write(path: Path, *records: RequestRecord) -> None:
+    store = RequestLogStore(path)
+    for rec in records:
+        store.observe(rec)
+    store.close()
+
+
+def versions(path: Path) -> list[int]:
+    with sqlite3.connect(path) as conn:
+        return [v for (v,) in conn.execute("SELECT version FROM schema_version ORDER BY version")]
+
+
+def test_migrations_apply_once_and_reopening_is_a_no_op(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    RequestLogStore(path).close()
+    assert versions(path) == list(range(1, len(MIGRATIONS) + 1))
+    RequestLogStore(path).close()  # every step would fail ("table requests already exists")
+    assert versions(path) == list(range(1, len(MIGRATIONS) + 1))
+    with sqlite3.connect(path) as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_a_record_round_trips_with_its_attempts_and_anomalies(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    rec = record(
+        "sg_roundtrip",
+        stream=True,
+        status=200,
+        ttfb=0.012,
+        ttft=0.0345,
+        duration=1.5,
+        events_out=42,
+        input_tokens=10,
+        output_tokens=99,
+        cache_read_input_tokens=7,
+        stop_reason="end_turn",
+        midstream="resumed",
+        outcome="resumed",
+        resumes=1,
+        bytes_in=321,
+        bytes_out=4567,
+    )
+    rec.attempts.append(Attempt("east", 529, "F18", "overloaded", 0.25))
+    rec.tried("west")
+    rec.add_anomalies({"F02": 3, "F18": 1})
+    write(path, rec)
+    [row] = query(path, Filters())
+    assert {k: row[k] for k in rec.as_dict()} == rec.as_dict()
+    assert row["deployment"] == "west"  # the last one tried
+    assert row["stream"] is True and row["client_disconnected"] is False
+
+
+def test_filters_and_newest_first(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    now = time.time()
+    records = [
+        record("sg_old", started_at=now - 7200, status=200),
+        record("sg_529", started_at=now - 60, status=529, outcome="error", deployment="west"),
+        record("sg_f02", started_at=now - 30, status=200, anomalies={"F02": 2}),
+        record("sg_new", started_at=now - 1, status=200, anomalies={"F10": 1}),
+    ]
+    write(path, *records)
+
+    def ids(**filters: Any) -> list[str]:
+        return [r["request_id"] for r in query(path, Filters(**filters))]
+
+    assert ids() == ["sg_new", "sg_f02", "sg_529", "sg_old"]
+    assert ids(limit=2) == ["sg_new", "sg_f02"]
+    assert ids(since=now - 3600) == ["sg_new", "sg_f02", "sg_529"]
+    assert ids(status=529) == ids(outcome="error") == ids(deployment="west") == ["sg_529"]
+    assert ids(anomaly="F02") == ["sg_f02"]
+    assert ids(anomaly="F02", status=529) == []
+
+
+def test_a_batch_waiting_for_its_interval_is_written_by_close(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = RequestLogStore(path, flush_interval=60, batch_rows=1000)
+    for i in range(3):
+        store.observe(record(f"sg_{i}"))
+    started = time.monotonic()
+    store.close()
+    assert time.monotonic() - started < 5  # close does not wait out the interval
+    assert store.written == 3 and store.dropped == 0
+    assert len(query(path, Filters())) == 3
+
+
+def test_a_full_queue_drops_without_blocking(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = RequestLogStore(path, batch_rows=1, flush_interval=0.01, queue_rows=2)
+    # Another process holding the write lock: the writer waits on it while requests keep ending.
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with caplog.at_level(logging.WARNING, logger="sseguard.request_log"):
+            started = time.monotonic()
+            for i in range(10):
+                store.observe(record(f"sg_{i}"))
+            assert time.monotonic() - started < 0.5
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    store.close()
+    assert store.dropped >= 7 and store.written + store.dropped == 10
+    assert len(query(path, Filters())) == store.written
+    assert sum("falling behind" in r.message for r in caplog.records) == 1
+
+
+def test_request_log_is_on_by_default_and_off_when_empty() -> None:
+    deployment: dict[str, Any] = {
+        "name": "d",
+        "base_url": "http://127.0.0.1:9",
+        "kind": "anthropic",
+        "passthrough_key": True,
+    }
+    on = Config.model_validate({"deployments": [deployment]})
+    assert on.observe.request_log == "sseguard-requests.sqlite3"
+    for off in ("", None):
+        cfg = Config.model_validate({"deployments": [deployment], "observe": {"request_log": off}})
+        assert cfg.observe.request_log is None
+
+
+def test_since_accepts_durations_and_times() -> None:
+    assert parse_since("10m", now=1000.0) == 400.0
+    assert parse_since("2h", now=10_000.0) == 2800.0
+    assert parse_since("2026-11-21T10:00") == datetime(2026, 11, 21, 10, 0).timestamp()
+    assert parse_since("2026-11-21T10:00:00+00:00") == 1795255200.0
+    for bad in ("10", "+5m", "10 m", "yesterday"):
+        with pytest.raises(ValueError, match=r"30s, 10m, 2h, 7d"):
+            parse_since(bad)
+
+
+def test_logs_command_explains_a_missing_file_and_a_bad_since(tmp_path: Path) -> None:
+    missing = tmp_path / "nowhere.sqlite3"
+    result = CliRunner().invoke(main, ["logs", "--db", str(missing)])
+    assert result.exit_code == 1
+    assert str(missing) in result.output and "[observe] request_log" in result.output
+    write(tmp_path / "log.sqlite3")
+    result = CliRunner().invoke(
+        main, ["logs", "--db", str(tmp_path / "log.sqlite3"), "--since", "x"]
+    )
+    assert result.exit_code == 2 and "2026-11-21T10:00" in result.output
+
+
+def test_table_shows_one_line_per_request() -> None:
+    rec = record("sg_table", status=529, outcome="error", anomalies={"F18": 2})
+    row = {**rec.as_dict(), "deployment": "east"}
+    lines = table([row]).splitlines()
+    assert lines[0].split()[:3] == ["time", "request", "id"]
+    assert "sg_table" in lines[1] and "529" in lines[1] and "F18×2" in lines[1]
+    assert "-" in lines[1].split()  # no TTFT
+
+
+SCENARIOS = {
+    "clean": "complete",
+    "glued_text": "complete",  # repaired: F02
+    "overloaded_529": "error",
+    "close_in_text_once": "resumed",
+}
+
+
+def logs(db: Path, *args: str) -> list[dict[str, Any]]:
+    out = subprocess.run(
+        [sys.executable, "-m", "sseguard", "logs", "--db", str(db), "--json", *args],
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    return [orjson.loads(line) for line in out.stdout.splitlines()]
+
+
+def test_gateway_writes_the_log_and_sseguard_logs_reads_it(tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    extra = f'\n[observe]\nrequest_log = "{db}"\n'
+    with (
+        simulator() as sim_url,
+        running(
+            "serve",
+            "--config",
+            str(gateway_config(tmp_path, sim_url, extra=extra)),
+            banner=b"sseguard listening on",
+        ) as gw,
+    ):
+        client = anthropic.Anthropic(base_url=gw.url, api_key="sk-log", max_retries=0, timeout=30)
+        for name in SCENARIOS:
+            try:
+                with client.messages.stream(
+                    model=f"claude-sonnet-4-5+{name}",
+                    max_tokens=256,
+                    messages=[{"role": "user", "content": f"log {name}"}],
+                ) as stream:
+                    stream.get_final_message()
+            except anthropic.APIError:
+                pass
+    # The gateway has stopped: its lifespan shutdown flushed the queue.
+    rows = logs(db)
+    by_scenario = {r["client_model"].split("+")[1]: r for r in rows}
+    assert set(by_scenario) == set(SCENARIOS) and len(rows) == len(SCENARIOS)
+    assert [r["started_at"] for r in rows] == sorted((r["started_at"] for r in rows), reverse=True)
+    for name, outcome in SCENARIOS.items():
+        assert by_scenario[name]["outcome"] == outcome, (name, by_scenario[name])
+        assert by_scenario[name]["deployment"] == "sim"
+    assert by_scenario["glued_text"]["anomalies"].get("F02", 0) >= 1
+    assert by_scenario["close_in_text_once"]["resumes"] == 1
+    assert [a["fault"] for a in by_scenario["overloaded_529"]["attempts"]] == ["F18", "F18"]
+    clean = by_scenario["clean"]
+    assert clean["status"] == 200 and clean["ttft"] > 0 and clean["output_tokens"] > 0
+    assert b"sk-log" not in db.read_bytes()
+
+    assert [r["request_id"] for r in logs(db, "--anomaly", "f02")] == [
+        by_scenario["glued_text"]["request_id"]
+    ]
+    [overloaded] = logs(db, "--status", "529")
+    assert overloaded["request_id"] == by_scenario["overloaded_529"]["request_id"]
+    assert logs(db, "--outcome", "resumed", "--since", "1h")[0]["resumes"] == 1
+    table_out = subprocess.run(
+        [sys.executable, "-m", "sseguard", "logs", "--db", str(db)],
+        capture_output=True,
+        check=True,
+        timeout=30,
+        text=True,
+    ).stdout
+    assert all(r["request_id"] in table_out for r in rows)
