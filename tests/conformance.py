@@ -51,7 +51,14 @@ from typing import Any  # noqa: E402
 import anthropic  # noqa: E402
 import test_claude_code as claude_tests  # noqa: E402
 from node_env import NodeEnv, node_env  # noqa: E402
-from test_claude_code import ANSWER, TOOL_ANSWER, Case, normalise, run_claude  # noqa: E402
+from test_claude_code import (  # noqa: E402
+    ANSWER,
+    TOOL_ANSWER,
+    Case,
+    normalise,
+    run_claude,
+    with_beta_free_route,
+)
 from test_node_sdk import RAW_PARSE_ERRORS, TYPED_ERRORS  # noqa: E402
 
 from gateway.test_gateway_sdk import FAILING, SCENARIOS, request_for  # noqa: E402
@@ -345,7 +352,7 @@ def run_matrix(
         tmp = Path(tmp_dir)
         with (
             simulator() as sim_url,
-            gateway(gateway_config(tmp, sim_url)) as gw_url,
+            gateway(with_beta_free_route(gateway_config(tmp, sim_url), sim_url)) as gw_url,
             ThreadPoolExecutor(max_workers=SDK_WORKERS) as sdk_pool,
             ThreadPoolExecutor(max_workers=CLAUDE_WORKERS) as claude_pool,
         ):
@@ -464,9 +471,13 @@ def render(
             "too: it asks for thinking by default, and the gateway resumes a cut text block only while",
             "no thinking block has reached the client (FAULTS.md, mid-stream rule 3).",
             "`beta_rejected` answers 400 to any request with an `anthropic-beta` header, and Claude",
-            "Code always sends some; the test configuration forwards every value (the default, right",
-            "for Anthropic), so through sseguard it stays a 400 unless the deployment sets",
-            "`anthropic_beta.deny` (docs/configuration.md).",
+            "Code always sends some. The gateway configuration here routes that scenario to a",
+            "deployment with `anthropic_beta = { allow = [] }` (F28, docs/configuration.md), the way",
+            "an operator configures a provider that refuses beta values; every other deployment",
+            "forwards all values, the default.",
+            "`delta_type_mismatch` is repaired by F13's rule (the stray thinking goes to a block of",
+            "its own), so the answer arrives as two text blocks around it; Claude Code's print mode",
+            "shows only the last text block, which this table counts as a cut answer.",
         ]
     header = ["scenario", "fault"]
     for c in clients:
