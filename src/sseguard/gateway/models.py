@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from sseguard.config import Config
-from sseguard.upstream.client import UpstreamClient, UpstreamUnreachable
+from sseguard.upstream.client import UpstreamClient
 from sseguard.upstream.request import build
 
 GLOB_CHARS = frozenset("*?[")
@@ -38,15 +38,9 @@ async def list_models(
     if route is not None:
         deployment = config.deployment(route.deployments[0])
         req = build(deployment, "/v1/models", query, headers, None)
-        try:
-            resp = await client.send(req, header_timeout=config.timeouts.connect, method="GET")
-        except UpstreamUnreachable:
-            resp = None
-        if resp is not None:
-            try:
-                body = await resp.read_all(1024 * 1024)
-            finally:
-                resp.close()
-            if resp.status == 200:
-                return 200, resp.passed_on(), body
+        reply = await client.fetch(
+            req, timeout=config.timeouts.connect, limit=1024 * 1024, method="GET"
+        )
+        if reply is not None and reply.status == 200:
+            return 200, reply.headers, reply.body
     return 200, {}, orjson.dumps(listing_from_routes(config))

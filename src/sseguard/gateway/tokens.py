@@ -12,7 +12,8 @@ import orjson
 
 from sseguard.config import Config
 from sseguard.gateway.errors import GatewayError
-from sseguard.upstream.client import UpstreamClient, UpstreamUnreachable
+from sseguard.upstream.client import UpstreamClient
+from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
 
 ESTIMATE_HEADER = "x-sseguard-token-estimate"
@@ -44,15 +45,7 @@ async def count_tokens(
     deployment = config.deployment(route.deployments[0])
     if deployment.count_tokens == "proxy":
         req = build(deployment, "/v1/messages/count_tokens", query, headers, body)
-        try:
-            resp = await client.send(req, header_timeout=config.timeouts.first_event)
-        except UpstreamUnreachable:
-            resp = None
-        if resp is not None:
-            try:
-                payload = await resp.read_all(64 * 1024)
-            finally:
-                resp.close()
-            if resp.status != 404:
-                return resp.status, resp.passed_on(), payload
+        reply = await client.fetch(req, timeout=config.timeouts.first_event, limit=64 * 1024)
+        if reply is not None and reply.status != 404:
+            return reply.status, reply.headers, redact(reply.body, deployment.secrets)
     return 200, {ESTIMATE_HEADER: "true"}, orjson.dumps({"input_tokens": estimate(body)})

@@ -60,6 +60,13 @@ class UpstreamResponse:
         self.response.close()
 
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    status: int
+    headers: dict[str, str]  # only those passed on to clients
+    body: bytes
+
+
 class UpstreamClient:
     """Pooled connections for thousands of concurrent streams; created inside the running loop."""
 
@@ -105,6 +112,21 @@ class UpstreamClient:
             ) from exc
         headers = {k.lower(): v for k, v in resp.headers.items()}
         return UpstreamResponse(resp.status, headers, resp)
+
+    async def fetch(
+        self, req: UpstreamRequest, *, timeout: float, limit: int, method: str = "POST"
+    ) -> Reply | None:
+        """A whole small answer (count_tokens, models); None when the upstream is unreachable,
+        so callers can fall back to a local answer."""
+        try:
+            resp = await self.send(req, header_timeout=timeout, method=method)
+        except UpstreamUnreachable:
+            return None
+        try:
+            body = await resp.read_all(limit)
+        finally:
+            resp.close()
+        return Reply(resp.status, resp.passed_on(), body)
 
     async def close(self) -> None:
         if self._session is not None:
