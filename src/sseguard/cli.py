@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import BinaryIO
+from pathlib import Path
 
 import click
 
@@ -102,7 +102,7 @@ def demo_command(scenarios: tuple[str, ...]) -> None:
 
 
 @main.command("replay")
-@click.argument("file", type=click.File("rb"))
+@click.argument("source", type=click.Path(exists=True, allow_dash=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the steps as JSON.")
 @click.option(
     "--as-client",
@@ -115,23 +115,33 @@ def demo_command(scenarios: tuple[str, ...]) -> None:
     help="Stream tool_use input as it comes instead of holding each call until its JSON parses.",
 )
 def replay_command(
-    file: BinaryIO, as_json: bool, as_client: str | None, no_atomic_tools: bool
+    source: Path, as_json: bool, as_client: str | None, no_atomic_tools: bool
 ) -> None:
     """Run a captured stream through sseguard's repair and show what it did.
 
-    FILE is a raw SSE capture, a .sse file, or `curl -N` / `curl -i` output ("-" reads stdin).
-    Exit status: 0 when the stream is complete (after repairs), 1 when it is broken.
+    SOURCE is a raw SSE capture, a .sse file, `curl -N` / `curl -i` output ("-" reads stdin), or a
+    capture folder written by the gateway (each upstream attempt is replayed in turn).
+    Exit status: 0 when the (last) stream is complete after repairs, 1 when it is broken.
     """
-    from sseguard.replay import client_view, replay, report_json, report_text
+    from sseguard.replay import client_view, read_source, replay, report_json, report_text
 
-    result = replay(file.read(), atomic_tools=not no_atomic_tools)
-    if as_client:
-        click.echo(client_view(result, as_client))
-    elif as_json:
-        click.echo(report_json(result))
-    else:
-        click.echo(report_text(result))
-    sys.exit(0 if result.repairer.ended and not result.ending else 1)
+    try:
+        streams = read_source(source)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    complete = False
+    for label, raw in streams:
+        if label and not as_json:
+            click.echo(f"== {label}")
+        result = replay(raw, atomic_tools=not no_atomic_tools)
+        if as_client:
+            click.echo(client_view(result, as_client))
+        elif as_json:
+            click.echo(report_json(result))
+        else:
+            click.echo(report_text(result))
+        complete = result.repairer.ended and not result.ending
+    sys.exit(0 if complete else 1)
 
 
 @main.command("probe")

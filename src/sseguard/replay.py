@@ -7,7 +7,9 @@ the caller's: this module turns bytes into a report.
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -57,6 +59,23 @@ def strip_http_head(raw: bytes) -> bytes:
             if cut >= 0:
                 return raw[cut + len(sep) :]
     return raw
+
+
+def read_source(source: Path) -> list[tuple[str, bytes]]:
+    """The byte streams to replay: one file (or stdin, for ``-``), or every upstream response of a
+    gateway capture folder, labelled by attempt."""
+    if str(source) == "-":
+        return [("", sys.stdin.buffer.read())]
+    if not source.is_dir():
+        return [("", source.read_bytes())]
+    attempts = sorted(
+        source.glob("upstream-*-response.sse"), key=lambda p: int(p.name.split("-")[1])
+    )
+    if not attempts:
+        raise ValueError(f"{source} holds no upstream-N-response.sse: not a capture folder")
+    return [
+        (f"upstream attempt {p.name.split('-')[1]} ({p.name})", p.read_bytes()) for p in attempts
+    ]
 
 
 def replay(raw: bytes, *, atomic_tools: bool = True) -> Replay:

@@ -331,6 +331,8 @@ class Route(_Model):
     finalize_stop_reason: Literal["end_turn", "max_tokens", "stop_sequence"] = "end_turn"
     atomic_tools: Flag = True
     drop_events: tuple[Annotated[str, Field(min_length=1)], ...] = ()
+    # Keep each request's raw bytes (both directions, credentials removed) under observe.capture_dir.
+    capture: Flag = False
 
     @field_validator("drop_events")
     @classmethod
@@ -391,6 +393,10 @@ class Observe(_Model):
 
     # A SQLite file, relative to the working directory; None or "" (TOML has no null) turns it off.
     request_log: str | None = DEFAULT_REQUEST_LOG
+    # Raw captures of routes with capture = true: one folder per request, newest kept.
+    capture_dir: str = Field(default="sseguard-captures", min_length=1)
+    capture_max_count: Annotated[int, Field(strict=True, ge=1)] = 100
+    capture_max_bytes: Bytes = 256 * 1024 * 1024
 
     @field_validator("request_log")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
-from sseguard.config import Config
+from sseguard.config import Config, Route
 from sseguard.gateway.asgi import (
     ClientGone,
     CollectSink,
@@ -32,6 +32,7 @@ from sseguard.gateway.asgi import (
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
 from sseguard.gateway.tokens import count_tokens
+from sseguard.observe.capture import Capture, CaptureStore, redact_headers
 from sseguard.observe.metrics import GapTally, Metrics
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
@@ -63,6 +64,8 @@ class Gateway:
         self.ready = False
         # Request tasks with an open stream: at shutdown they get to send their ending first.
         self._streaming: set[asyncio.Task[Any]] = set()
+        self._captures: CaptureStore | None = None  # made on the first captured request
+        self._saving: set[asyncio.Future[Any]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -102,6 +105,8 @@ class Gateway:
                     # uvicorn has just cancelled the streams its grace period let run; their
                     # truthful endings must go out before the process exits.
                     await asyncio.wait(set(self._streaming), timeout=SHUTDOWN_ENDING_TIMEOUT)
+                if self._saving:
+                    await asyncio.wait(set(self._saving), timeout=SHUTDOWN_ENDING_TIMEOUT)
                 await self.client.close()
                 for close in self.on_shutdown:
                     await asyncio.to_thread(close)
@@ -197,15 +202,49 @@ class Gateway:
             body,
             rec.request_id,
         )
-        exchange = Exchange(self.client, self.config, route, request, rec)
-        if stream:
-            self.metrics.active.inc()
-            try:
-                await self._stream(exchange, receive, send, rec)
-            finally:
-                self.metrics.active.dec()
-        else:
-            await self._collect(exchange, receive, send, rec)
+        capture = self._capture_for(route, scope, request) if route.capture else None
+        exchange = Exchange(self.client, self.config, route, request, rec, capture)
+        try:
+            if stream:
+                self.metrics.active.inc()
+                try:
+                    await self._stream(exchange, receive, send, rec)
+                finally:
+                    self.metrics.active.dec()
+            else:
+                await self._collect(exchange, receive, send, rec)
+        finally:
+            if capture is not None:
+                self._save_capture(rec.request_id, capture)
+
+    def _capture_for(self, route: Route, scope: Scope, request: ClientRequest) -> Capture:
+        observe = self.config.observe
+        if self._captures is None:
+            self._captures = CaptureStore(
+                observe.capture_dir, observe.capture_max_count, observe.capture_max_bytes
+            )
+        secrets = tuple(
+            s for name in route.deployments for s in self.config.deployment(name).secrets
+        )
+        # Each direction's bytes are bounded so one runaway stream cannot take the whole budget.
+        capture = Capture(limit=max(1, observe.capture_max_bytes // 4), secrets=secrets)
+        capture.client_request = {
+            "method": scope["method"],
+            "path": request.path,
+            "query": request.query,
+            "headers": redact_headers(request.headers, secrets),
+            "body": request.body,
+        }
+        return capture
+
+    def _save_capture(self, request_id: str, capture: Capture) -> None:
+        """Written by a worker thread: files and pruning must not hold up the event loop."""
+        assert self._captures is not None
+        future = asyncio.get_running_loop().run_in_executor(
+            None, self._captures.save, request_id, capture
+        )
+        self._saving.add(future)
+        future.add_done_callback(self._saving.discard)
 
     async def _stream(
         self, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
@@ -217,6 +256,7 @@ class Gateway:
             rec,
             GapTally(),
         )
+        sink.capture = exchange.capture
         task = asyncio.current_task()
         assert task is not None
         self._streaming.add(task)
@@ -260,7 +300,10 @@ class Gateway:
                     headers,
                 )
             acc.feed(ev)
-        await send_json(send, 200, orjson.dumps(acc.message()), headers)
+        payload = orjson.dumps(acc.message())
+        if exchange.capture is not None:
+            exchange.capture.add_to(exchange.capture.client_bytes, payload)
+        await send_json(send, 200, payload, headers)
 
 
 async def _until_disconnect(work: Any, receive: Receive) -> None:

@@ -15,6 +15,7 @@ from typing import Any
 import orjson
 
 from sseguard.gateway.errors import GatewayError
+from sseguard.observe.capture import Capture
 from sseguard.observe.metrics import GAP_BUCKETS, GapTally
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
@@ -105,6 +106,7 @@ class StreamSink:
         self._send = send
         self._headers = headers  # read at commit: the upstream's headers are known by then
         self._record = record
+        self.capture: Capture | None = None  # set for routes that keep raw captures
         self.gaps = gaps  # the inter-event metric, counted once per write, not per event
         self._last_events = 0.0  # when events were last written; 0.0 before the first
         self.committed = False
@@ -122,6 +124,8 @@ class StreamSink:
             )
         self.last_write = now
         self._record.bytes_out += len(data)
+        if self.capture is not None:
+            self.capture.add_to(self.capture.client_bytes, data)
         await self._send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def write(self, events: list[Event]) -> None:

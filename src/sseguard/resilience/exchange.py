@@ -18,6 +18,7 @@ import orjson
 
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
+from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
@@ -64,6 +65,7 @@ class Exchange:
     route: Route
     request: ClientRequest
     record: RequestRecord
+    capture: Capture | None = None  # the route keeps raw bytes of this request
     repairer: Repairer = field(init=False)
     resumes: int = 0
     outcome: str = "none"  # "complete", "resumed", "error", "finalized"
@@ -71,6 +73,7 @@ class Exchange:
     _deadline: float = 0.0
     _cause: Failure | None = None
     _last_status: int | None = None
+    _tap: UpstreamCapture | None = None
 
     def __post_init__(self) -> None:
         self.repairer = self._new_repairer()
@@ -228,6 +231,11 @@ class Exchange:
         )
         started = time.monotonic()
         self._last_status = None
+        cap = None
+        if self.capture is not None:
+            cap = UpstreamCapture(req.url, req.headers, req.body)
+            self.capture.upstream.append(cap)
+        self._tap = cap
         try:
             resp = await self.client.send(
                 req, header_timeout=min(timeouts.first_event, self._remaining())
@@ -236,6 +244,8 @@ class Exchange:
             return False, verdicts.for_unreachable(f"{deployment.name}: {exc}")
         self._last_status = resp.status
         self.record.mark_first_byte()
+        if cap is not None:
+            cap.status, cap.response_headers = resp.status, resp.headers
         clean_end = False
         try:
             # The client sees the headers of the attempt that answered, not of failed ones.
@@ -297,6 +307,8 @@ class Exchange:
                 produced = await self._deliver(sink, held, events) or produced
                 return produced, False
             self.record.bytes_in += len(chunk)
+            if self._tap is not None and self.capture is not None:
+                self.capture.add_to(self._tap.raw, chunk)
             if not chunk:
                 events = pipe.close()
                 produced = await self._deliver(sink, held, events) or produced
