@@ -36,7 +36,12 @@ class BareSink:
 
     last_write = 0.0
 
+    committed = False
+
     async def write(self, events: list[Event]) -> None:
+        if not self.committed:
+            self.committed = True
+            await discard({"type": "http.response.start", "status": 200, "headers": []})
         self.last_write = time.monotonic()
         await discard(
             {

@@ -112,27 +112,26 @@ class StreamSink:
         self.committed = False
         self.last_write = time.monotonic()
 
-    async def _write(self, data: bytes, now: float) -> None:
-        if not self.committed:
-            self.committed = True
-            await self._send(
-                {
-                    "type": "http.response.start",
-                    "status": 200,
-                    "headers": SSE_HEADERS + encode_headers(self._headers()),
-                }
-            )
-        self.last_write = now
-        self._record.bytes_out += len(data)
-        if self.capture is not None:
-            self.capture.add_to(self.capture.client_bytes, data)
-        await self._send({"type": "http.response.body", "body": data, "more_body": True})
+    async def _commit(self) -> None:
+        self.committed = True
+        await self._send(
+            {
+                "type": "http.response.start",
+                "status": 200,
+                "headers": SSE_HEADERS + encode_headers(self._headers()),
+            }
+        )
 
     async def write(self, events: list[Event]) -> None:
-        # Once per write, not per event, and inlined: this runs for every upstream read.
+        # Runs for every upstream read: one coroutine, the bookkeeping inlined, one clock read.
+        if not self.committed:
+            await self._commit()
+        data = b"".join([encode(e.type, e.data) for e in events])
         now = time.monotonic()
+        self.last_write = now
         rec = self._record
         rec.events_out += len(events)
+        rec.bytes_out += len(data)
         last = self._last_events
         if last:
             gap = now - last
@@ -142,10 +141,18 @@ class StreamSink:
         else:
             rec.mark_first_event()
         self._last_events = now
-        await self._write(b"".join([encode(e.type, e.data) for e in events]), now)
+        if self.capture is not None:
+            self.capture.add_to(self.capture.client_bytes, data)
+        await self._send({"type": "http.response.body", "body": data, "more_body": True})
 
     async def ping(self) -> None:
-        await self._write(PING_FRAME, time.monotonic())
+        if not self.committed:
+            await self._commit()
+        self.last_write = time.monotonic()
+        self._record.bytes_out += len(PING_FRAME)
+        if self.capture is not None:
+            self.capture.add_to(self.capture.client_bytes, PING_FRAME)
+        await self._send({"type": "http.response.body", "body": PING_FRAME, "more_body": True})
 
     async def end(self) -> None:
         if self.committed:
