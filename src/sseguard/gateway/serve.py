@@ -96,7 +96,15 @@ def serve(options: ServeOptions) -> None:
             f"   (sseguard logs --db {config.observe.request_log})"
         )
     # Bound before the banner: once a user (or a test) reads the address, connections are queued.
-    sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)
+    try:
+        sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)
+    except OSError as exc:
+        if stop_simulator is not None:
+            stop_simulator()
+        raise SystemExit(
+            f"sseguard: cannot listen on {server.host}:{server.port}: {exc.strerror or exc} "
+            "(choose another with --port, or --port 0 for any free one)"
+        ) from None
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
     print(
