@@ -322,23 +322,15 @@ def query(path: str | Path, filters: Filters) -> list[dict[str, Any]]:
     path = Path(path)
     if not path.is_file():
         raise NoRequestLog(f"no request log at {path.resolve()}")
-    where: list[str] = []
-    args: list[Any] = []
-    if filters.since is not None:
-        where.append("started_at >= ?")
-        args.append(filters.since)
-    if filters.status is not None:
-        where.append("status = ?")
-        args.append(filters.status)
-    if filters.deployment is not None:
-        where.append("deployment = ?")
-        args.append(filters.deployment)
-    if filters.outcome is not None:
-        where.append("outcome = ?")
-        args.append(filters.outcome)
-    if filters.anomaly is not None:
-        where.append("request_id IN (SELECT request_id FROM anomalies WHERE fault = ?)")
-        args.append(filters.anomaly)
+    conditions = (
+        ("started_at >= ?", filters.since),
+        ("status = ?", filters.status),
+        ("deployment = ?", filters.deployment),
+        ("outcome = ?", filters.outcome),
+        ("request_id IN (SELECT request_id FROM anomalies WHERE fault = ?)", filters.anomaly),
+    )
+    where = [clause for clause, value in conditions if value is not None]
+    args: list[Any] = [value for _, value in conditions if value is not None]
     sql = f"SELECT {', '.join(COLUMNS)} FROM requests"
     if where:
         sql += " WHERE " + " AND ".join(where)

@@ -102,14 +102,23 @@ class Simulator:
         spec = request.match_info.get("spec") or request.headers.get(SCENARIO_HEADER) or model_spec
         return select(spec) if spec else self.default
 
-    async def _messages(self, request: web.Request) -> web.StreamResponse:
+    async def _body_and_scenario(
+        self, request: web.Request
+    ) -> tuple[JSON, Selection] | web.StreamResponse:
+        """The request's JSON and its scenario, or the 400 that says which one is wrong."""
         body = await _json_body(request)
         if isinstance(body, web.Response):
             return body
         try:
-            selection = self._select(request, body)
+            return body, self._select(request, body)
         except UnknownScenario as err:
             return self._reject(request, err)
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        chosen = await self._body_and_scenario(request)
+        if isinstance(chosen, web.StreamResponse):
+            return chosen
+        body, selection = chosen
         model, _ = split_model(str(body.get("model", "")))
         body = {**body, "model": model} if model else body
         first = not selection.scenario.once or self._attempts.first(
@@ -125,13 +134,10 @@ class Simulator:
         return await self._play(request, selection, plan)
 
     async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
-        body = await _json_body(request)
-        if isinstance(body, web.Response):
-            return body
-        try:
-            selection = self._select(request, body)
-        except UnknownScenario as err:
-            return self._reject(request, err)
+        chosen = await self._body_and_scenario(request)
+        if isinstance(chosen, web.StreamResponse):
+            return chosen
+        body, selection = chosen
         if selection.scenario.count_tokens_status != 200:
             # F29: providers without the endpoint answer a plain not-found.
             status = selection.scenario.count_tokens_status
