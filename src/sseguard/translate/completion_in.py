@@ -1,0 +1,204 @@
+"""Whole OpenAI answers in, Anthropic ones out: a ``chat.completion`` body and an error body.
+
+Also the few rules the streaming edge (``chunks_in``) shares with them, so a streamed and a
+non-streamed answer from the same upstream translate alike. Pure; never raises on upstream input.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import orjson
+
+from sseguard.translate.vocabulary import anthropic_usage, stop_reason
+
+# HTTP status -> Anthropic error type. Kept here, not taken from the gateway: ``translate`` must
+# not import ``gateway`` (layer rule), and ``vocabulary`` belongs to another owner.
+ERROR_TYPE_FOR_STATUS: dict[int, str] = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    408: "timeout_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+    529: "overloaded_error",
+}
+
+
+# Finish reasons that report a failed generation, not an ending (OpenRouter, vLLM).
+FAILED_FINISH = frozenset({"error", "abort"})
+
+
+def error_type_for_status(status: int) -> str:
+    found = ERROR_TYPE_FOR_STATUS.get(status)
+    if found is not None:
+        return found
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
+
+
+def message_id(upstream_id: object) -> str | None:
+    """Anthropic ids read ``msg_…``; the upstream id stays inside so logs still correlate."""
+    if type(upstream_id) is not str or not upstream_id:
+        return None
+    return upstream_id if upstream_id.startswith("msg_") else "msg_" + upstream_id
+
+
+def final_stop_reason(finish: object, tool_calls: int) -> tuple[str, str | None]:
+    """The stop reason to send and, when it differs from what the upstream said, why (F14).
+
+    Anthropic clients run tools only on ``stop_reason: tool_use``, so the blocks decide: calls
+    under ``stop`` are still calls, and ``tool_calls`` without a call would leave a client waiting
+    for tools that do not exist. A cut answer (``length``) stays cut whatever it holds.
+    """
+    reason = stop_reason(finish)
+    if tool_calls and reason == "end_turn":
+        return "tool_use", f"finish_reason {finish!r} with {tool_calls} tool call(s); tool_use sent"
+    if not tool_calls and reason == "tool_use":
+        return "end_turn", f"finish_reason {finish!r} without a tool call; end_turn sent"
+    return reason, None
+
+
+def generated_tool_id(message: str | None, n: int) -> str:
+    """An id for a call the upstream sent without one (F14): derived from the message id so it is
+    the same on every replay of the stream yet unlikely to collide with another turn's calls,
+    in the characters Anthropic allows in tool ids."""
+    base = (message or "").removeprefix("msg_")[-24:]
+    tail = "".join(c for c in base if c.isascii() and (c.isalnum() or c in "-_"))
+    return f"call_{tail}_{n}" if tail else f"call_{n}"
+
+
+def stream_error_type(error: object) -> str:
+    """The Anthropic type of an in-band error object, which carries no HTTP status of its own."""
+    if not isinstance(error, dict):
+        text = str(error).lower()
+        code: object = None
+    else:
+        code = error.get("code")
+        if code is None:
+            code = error.get("status")
+        text = f"{error.get('type')} {error.get('message')}".lower()
+    if type(code) is str and code.isascii() and code.isdigit():
+        code = int(code)
+    if code in (503, 529) or "overload" in text:
+        return "overloaded_error"
+    if code == 429 or "rate limit" in text or "rate_limit" in text:
+        return "rate_limit_error"
+    return "api_error"
+
+
+def error_message(error: object) -> str:
+    if isinstance(error, dict):
+        message = error.get("message")
+        if type(message) is str and message:
+            return message
+        return orjson.dumps(error).decode()[:500]
+    return error if isinstance(error, str) else orjson.dumps(error).decode()[:500]
+
+
+def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
+    """An upstream's JSON error body as an Anthropic error body; None when it is no JSON error
+    shape we know, so the caller treats the answer as garbage (F26) rather than guess."""
+    try:
+        obj = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(obj, dict):
+        return None
+    error = obj.get("error")
+    if isinstance(error, dict | str) and error:
+        message = error_message(error)
+    elif "detail" in obj and obj["detail"] is not None:
+        # FastAPI-style servers: a string, or a list of validation problems.
+        detail = obj["detail"]
+        message = detail if isinstance(detail, str) else orjson.dumps(detail).decode()
+    elif type(obj.get("message")) is str:
+        message = obj["message"]
+    elif isinstance(error, dict):
+        message = f"the upstream answered HTTP {status} with an empty error object"
+    else:
+        return None
+    out = {"type": "error", "error": {"type": error_type_for_status(status), "message": message}}
+    return orjson.dumps(out)
+
+
+def message_from_completion(obj: dict[str, Any], *, model: str) -> dict[str, Any] | None:
+    """A ``chat.completion`` (an upstream that ignored ``stream: true``, F25) as a Message.
+
+    None when it is not one: an error object, no first choice, a failed generation
+    (``finish_reason: error``), or tool arguments that are not a JSON object — a tool_use with invented input would be worse than an honest failure.
+    """
+    choices = obj.get("choices") if isinstance(obj, dict) else None
+    if not isinstance(choices, list) or not choices or obj.get("error") is not None:
+        return None
+    choice = choices[0]
+    message = choice.get("message") if isinstance(choice, dict) else None
+    finish = choice.get("finish_reason") if isinstance(choice, dict) else None
+    if not isinstance(message, dict) or (isinstance(finish, str) and finish in FAILED_FINISH):
+        return None
+    content: list[dict[str, Any]] = []
+    reasoning = message.get("reasoning_content") or message.get("reasoning")
+    if isinstance(reasoning, str) and reasoning:
+        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
+    text = _text_of(message.get("content"))
+    if text:
+        content.append({"type": "text", "text": text})
+    calls = message.get("tool_calls")
+    mid = message_id(obj.get("id"))
+    for n, call in enumerate(calls if isinstance(calls, list) else ()):
+        block = _tool_use(call, generated_tool_id(mid, n))
+        if block is None:
+            return None
+        content.append(block)
+    tools = len(content) - sum(b["type"] != "tool_use" for b in content)
+    reason, _ = final_stop_reason(finish, tools)
+    upstream_model = obj.get("model")
+    return {
+        "id": mid or f"msg_sseguard_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": upstream_model if type(upstream_model) is str and upstream_model else model,
+        "content": content,
+        "stop_reason": reason,
+        "stop_sequence": None,
+        "usage": anthropic_usage(obj.get("usage")),
+    }
+
+
+def _text_of(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        # Some servers answer with content parts even though the request had plain strings.
+        return "".join(
+            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
+        )
+    return ""
+
+
+def _tool_use(call: object, fallback_id: str) -> dict[str, Any] | None:
+    fn = call.get("function") if isinstance(call, dict) else None
+    if not isinstance(fn, dict) or not isinstance(fn.get("name"), str) or not fn["name"]:
+        return None
+    args = fn.get("arguments")
+    if args is None or args == "":
+        value: object = {}
+    elif isinstance(args, dict):
+        value = args  # some servers send the object itself instead of its JSON text
+    else:
+        try:
+            value = orjson.loads(args) if isinstance(args, str) else None
+        except orjson.JSONDecodeError:
+            return None
+    if not isinstance(value, dict):
+        return None
+    cid = call.get("id") if isinstance(call, dict) else None
+    return {
+        "type": "tool_use",
+        "id": cid if isinstance(cid, str) and cid else fallback_id,
+        "name": fn["name"],
+        "input": value,
+    }
