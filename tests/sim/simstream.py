@@ -1,4 +1,5 @@
-"""Helpers for the simulator tests: a plan's bytes, SSE decoding, and a strict stream accumulator."""
+"""Helpers for the simulator tests: a plan's bytes, SSE decoding, and strict accumulators for a
+Messages stream and a chat.completions chunk stream."""
 
 from __future__ import annotations
 
@@ -70,3 +71,52 @@ def accumulate(events: list[Event]) -> dict[str, Any]:
             message.update(data["delta"])
             message["usage"] = {**message["usage"], **data["usage"]}
     return message
+
+
+def chunk_data(raw: bytes) -> list[Any]:
+    """The data of each SSE event of a chat.completions stream: parsed JSON, or the text ([DONE])."""
+    return [data for _, data in decode(raw)]
+
+
+def accumulate_chunks(items: list[Any]) -> dict[str, Any]:
+    """The chat.completion a well-formed chunk stream adds up to; asserts what a strict client needs:
+    the role chunk first, one call head per index then bare fragments, one finish_reason, only the
+    usage chunk after it, ``[DONE]`` last."""
+    assert items and items[-1] == "[DONE]", items[-1:]
+    chunks = items[:-1]
+    first = chunks[0]
+    assert first["choices"][0]["delta"] == {"role": "assistant", "content": ""}, first
+    message: dict[str, Any] = {"role": "assistant", "content": None}
+    calls: dict[int, dict[str, Any]] = {}
+    finish, usage = None, None
+    for chunk in chunks:
+        assert chunk["object"] == "chat.completion.chunk" and chunk["id"] == first["id"], chunk
+        if not chunk["choices"]:
+            assert finish is not None and usage is None, chunk
+            usage = chunk["usage"]
+            continue
+        assert finish is None, f"a chunk after the finish chunk: {chunk}"
+        choice = chunk["choices"][0]
+        delta, finish = choice["delta"], choice["finish_reason"]
+        for field in ("content", "reasoning_content"):
+            if delta.get(field):
+                message[field] = (message.get(field) or "") + delta[field]
+        for call in delta.get("tool_calls", []):
+            index = call["index"]
+            if index not in calls:
+                assert call["type"] == "function" and call["id"] and call["function"]["name"], call
+                calls[index] = {
+                    "id": call["id"],
+                    "type": "function",
+                    "function": {"name": call["function"]["name"], "arguments": ""},
+                }
+            else:
+                assert set(call) == {"index", "function"}, call
+                assert set(call["function"]) == {"arguments"}, call
+            calls[index]["function"]["arguments"] += call["function"]["arguments"]
+    assert finish is not None, "no finish_reason"
+    if calls:
+        message["tool_calls"] = [calls[i] for i in sorted(calls)]
+    choice = {"index": 0, "message": message, "logprobs": None, "finish_reason": finish}
+    head = {k: first[k] for k in ("id", "created", "model")}
+    return {**head, "object": "chat.completion", "choices": [choice], "usage": usage}

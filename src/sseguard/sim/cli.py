@@ -9,20 +9,35 @@ import asyncio
 
 import click
 
-from sseguard.sim.scenarios import CATALOGUE, CHUNKING_SEPARATOR, SCENARIO_SEPARATOR, select
+from sseguard.sim.scenarios import (
+    CHUNKING_SEPARATOR,
+    DIALECTS,
+    SCENARIO_SEPARATOR,
+    SCENARIOS,
+    select,
+)
 from sseguard.sim.server import SCENARIO_HEADER, Simulator
 from sseguard.sim.wire import CHUNKINGS
 
 
 def _catalogue_lines() -> list[str]:
-    width = max(len(name) for name in CATALOGUE)
-    return [f"{s.name:<{width}}  {s.fault:<4}  {s.description}" for s in CATALOGUE.values()]
+    width = max(len(name) for name in SCENARIOS)
+    lines: list[str] = []
+    for dialect in DIALECTS:
+        lines += [*([""] if lines else []), f"POST {dialect.path}"]
+        lines += [
+            f"{s.name:<{width}}  {s.fault:<4}  {s.description}"
+            for s in SCENARIOS.values()
+            if s.dialect is dialect
+        ]
+    return lines
 
 
 def _banner(sim: Simulator) -> str:
     return "\n".join(
         [
             f"sseguard sim: an Anthropic-compatible upstream at {sim.base_url}",
+            "  (and an OpenAI-compatible one: POST /v1/chat/completions, `oa_` scenarios)",
             f"default scenario: {sim.default.spec}",
             "pick a scenario per request (first match wins):",
             f"  base URL     {sim.url_for('<scenario>')}",
@@ -51,13 +66,15 @@ async def _serve(host: str, port: int, scenario: str) -> None:
 )
 @click.option("--list", "list_only", is_flag=True, help="Print the scenario catalogue and exit.")
 def sim(host: str, port: int, scenario: str, list_only: bool) -> None:
-    """Run the fault simulator: a fake Anthropic API that breaks streams on purpose.
+    """Run the fault simulator: a fake Anthropic (and OpenAI) API that breaks streams on purpose.
 
     It answers POST /v1/messages (streaming or not), /v1/messages/count_tokens and GET /v1/models
-    with deterministic content, damaged the way a named scenario says (FAULTS.md IDs). Any API key
-    works. Point a client at it and pick the scenario by base URL (.../s/NAME), by model name
-    (MODEL+NAME) or by the x-sim-scenario header; add @CHUNKING (event, whole, bytes, utf8, crlf)
-    to re-slice the bytes.
+    with deterministic content, damaged the way a named scenario says (FAULTS.md IDs), and POST
+    /v1/chat/completions with the same content in OpenAI's format, damaged by the `oa_` scenarios.
+    Any API key works. Point a client at it and pick the scenario by base URL (.../s/NAME), by model
+    name (MODEL+NAME) or by the x-sim-scenario header; add @CHUNKING (event, whole, bytes, utf8,
+    crlf) to re-slice the bytes. The default scenario serves the endpoint it belongs to; the other
+    endpoint answers cleanly (clean, oa_clean).
     """
     if list_only:
         click.echo("\n".join(_catalogue_lines()))

@@ -51,8 +51,8 @@ DEFAULT_TOOL: JSON = {
 }
 
 # Irregular cycles so deltas start and end at arbitrary places: mid-word, mid-JSON-string.
-_TEXT_CUTS = (5, 17, 9, 13, 3, 21, 11, 7)
-_JSON_CUTS = (3, 8, 1, 12, 5, 2, 9)
+TEXT_CUTS = (5, 17, 9, 13, 3, 21, 11, 7)
+JSON_CUTS = (3, 8, 1, 12, 5, 2, 9)
 _SCHEMA_DEPTH = 8
 
 
@@ -66,6 +66,7 @@ class Shape:
     tools: tuple[JSON, ...]
     prefill: str
     huge_input: bool = False
+    tool_calls: int = 1  # how many tool_use blocks a tool answer holds (parallel tool calls)
 
 
 def shape_of(body: JSON) -> Shape:
@@ -80,11 +81,22 @@ def shape_of(body: JSON) -> Shape:
     )
 
 
-def force(shape: Shape, *, thinking: bool = False, tool: bool = False, huge: bool = False) -> Shape:
+def force(
+    shape: Shape,
+    *,
+    thinking: bool = False,
+    tool: bool = False,
+    huge: bool = False,
+    tool_calls: int = 1,
+) -> Shape:
     """The shape a scenario needs: a thinking block or a tool call even if the request offered none."""
     tools = shape.tools if shape.tools or not (tool or huge) else (DEFAULT_TOOL,)
     return replace(
-        shape, thinking=shape.thinking or thinking, tools=tools, huge_input=shape.huge_input or huge
+        shape,
+        thinking=shape.thinking or thinking,
+        tools=tools,
+        huge_input=shape.huge_input or huge,
+        tool_calls=max(shape.tool_calls, tool_calls),
     )
 
 
@@ -114,10 +126,11 @@ def prefill_of(body: JSON) -> str:
     return ""
 
 
-def sample_input(schema: Any, *, huge: bool = False, depth: int = 0) -> Any:
-    """A deterministic value for a JSON schema: every property filled, required or not."""
+def sample_input(schema: Any, *, huge: bool = False, depth: int = 0, call: int = 0) -> Any:
+    """A deterministic value for a JSON schema: every property filled, required or not. Strings
+    differ per ``call`` (0, 1, ...), so parallel calls of one tool cannot be mixed up unseen."""
     if not isinstance(schema, dict) or depth > _SCHEMA_DEPTH:
-        return _string(huge)
+        return _string(huge, call)
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -125,7 +138,7 @@ def sample_input(schema: Any, *, huge: bool = False, depth: int = 0) -> Any:
     for union in ("anyOf", "oneOf", "allOf"):
         options = schema.get(union)
         if isinstance(options, list) and options:
-            return sample_input(options[0], huge=huge, depth=depth + 1)
+            return sample_input(options[0], huge=huge, depth=depth + 1, call=call)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
@@ -133,17 +146,17 @@ def sample_input(schema: Any, *, huge: bool = False, depth: int = 0) -> Any:
         props = schema.get("properties")
         if not isinstance(props, dict):
             return {}
-        return {k: sample_input(v, huge=huge, depth=depth + 1) for k, v in props.items()}
+        return {k: sample_input(v, huge=huge, depth=depth + 1, call=call) for k, v in props.items()}
     if kind == "array":
-        return [sample_input(schema.get("items", {}), huge=huge, depth=depth + 1)]
+        return [sample_input(schema.get("items", {}), huge=huge, depth=depth + 1, call=call)]
     return {"integer": 42, "number": 1.5, "boolean": True, "null": None}.get(
-        str(kind), _string(huge)
+        str(kind), _string(huge, call)
     )
 
 
-def _string(huge: bool) -> str:
+def _string(huge: bool, call: int = 0) -> str:
     if not huge:
-        return TOOL_STRING
+        return TOOL_STRING if call == 0 else f"{TOOL_STRING} ({call + 1})"
     unit = CANONICAL_TEXT.replace("\u2028", " ") + " "
     return unit * (HUGE_STRING_BYTES // len(unit.encode()) + 1)
 
@@ -182,15 +195,16 @@ def build_message(shape: Shape) -> JSON:
     text = continuation(answer_text(shape), shape.prefill)
     if text:
         content.append({"type": "text", "text": text})
-    if shape.tools:
-        tool = shape.tools[0]
+    for n in range(shape.tool_calls if shape.tools else 0):
+        tool = shape.tools[n % len(shape.tools)]
+        # The first call's id is the name's hash alone: stable across versions of the catalogue.
+        seed = str(tool.get("name")) + (f"#{n}" if n else "")
         content.append(
             {
                 "type": "tool_use",
-                "id": "toolu_01Sim"
-                + hashlib.sha256(str(tool.get("name")).encode()).hexdigest()[:16],
+                "id": "toolu_01Sim" + hashlib.sha256(seed.encode()).hexdigest()[:16],
                 "name": str(tool.get("name", "tool")),
-                "input": sample_input(tool.get("input_schema", {}), huge=shape.huge_input),
+                "input": sample_input(tool.get("input_schema", {}), huge=shape.huge_input, call=n),
             }
         )
     return {
@@ -241,16 +255,16 @@ def _block_events(index: int, block: JSON, *, huge: bool) -> list[JSON]:
     kind = block["type"]
     if kind == "thinking":
         opening: JSON = {"type": "thinking", "thinking": "", "signature": ""}
-        deltas = [{"type": "thinking_delta", "thinking": p} for p in _cut(block["thinking"])]
+        deltas = [{"type": "thinking_delta", "thinking": p} for p in pieces(block["thinking"])]
         deltas.append({"type": "signature_delta", "signature": block["signature"]})
     elif kind == "text":
         opening = {"type": "text", "text": ""}
-        deltas = [{"type": "text_delta", "text": p} for p in _cut(block["text"])]
+        deltas = [{"type": "text_delta", "text": p} for p in pieces(block["text"])]
     else:
         opening = {"type": "tool_use", "id": block["id"], "name": block["name"], "input": {}}
         raw = orjson.dumps(block["input"]).decode()
         # F09: a huge tool input travels as one data line, as providers send big inputs.
-        parts = [raw] if huge else _cut(raw, _JSON_CUTS)
+        parts = [raw] if huge else pieces(raw, JSON_CUTS)
         deltas = [{"type": "input_json_delta", "partial_json": p} for p in parts]
     return [
         {"type": "content_block_start", "index": index, "content_block": opening},
@@ -259,7 +273,8 @@ def _block_events(index: int, block: JSON, *, huge: bool) -> list[JSON]:
     ]
 
 
-def _cut(text: str, cuts: tuple[int, ...] = _TEXT_CUTS) -> list[str]:
+def pieces(text: str, cuts: tuple[int, ...] = TEXT_CUTS) -> list[str]:
+    """``text`` cut into deltas of irregular sizes, cycling through ``cuts``."""
     parts: list[str] = []
     pos = 0
     while pos < len(text):

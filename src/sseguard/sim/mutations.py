@@ -1,7 +1,9 @@
-"""The vocabulary of faults: small functions that turn a clean response draft into a faulty one.
+"""The vocabulary of faults: small functions that turn a clean response draft into a faulty one, and
+the Anthropic Messages dialect they were first written for.
 
 Pure: they build new drafts and never do I/O. Each names the FAULTS.md rows it serves; the catalogue in
-``scenarios.py`` composes them.
+``scenarios.py`` composes them. Most work on any dialect's draft; ``openai.py`` adds the few that
+only chat.completions needs.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sseguard.sim.content import JSON, clean_events
 from sseguard.sim.wire import (
     JSON_HEADERS,
     SSE_HEADERS,
+    Dialect,
     Draft,
     Frame,
     Item,
@@ -43,11 +46,31 @@ def sse_items(message: JSON) -> tuple[Item, ...]:
     return tuple(Frame(p["type"], p) for p in clean_events(message))
 
 
+def anthropic_error(kind: str, message: str) -> JSON:
+    return {"type": "error", "error": {"type": kind, "message": message}}
+
+
+def _same(body: JSON) -> JSON:
+    return body
+
+
+MESSAGES = Dialect(
+    name="messages",
+    path="/v1/messages",
+    as_messages=_same,
+    stream=lambda ask, message: sse_items(message),
+    whole=lambda ask, message: message,
+    error=anthropic_error,
+    request_id_header="request-id",
+)
+
+
 def clean_draft(ask_stream: bool, draft_base: Draft) -> Draft:
-    """The healthy answer in the mode the request asked for."""
+    """The healthy answer in the mode the request asked for, in the draft's dialect."""
+    dialect, ask, message = draft_base.dialect, draft_base.ask, draft_base.message
     if ask_stream:
-        return replace(draft_base, headers=SSE_HEADERS, items=sse_items(draft_base.message))
-    return replace(draft_base, headers=JSON_HEADERS, items=json_items(draft_base.message))
+        return replace(draft_base, headers=SSE_HEADERS, items=dialect.stream(ask, message))
+    return replace(draft_base, headers=JSON_HEADERS, items=json_items(dialect.whole(ask, message)))
 
 
 def sse_only(mutation: Mutation) -> Mutation:
@@ -96,12 +119,17 @@ def restyle(**changes: Any) -> Mutation:
     return sse_only(lambda d: replace(d, style=replace(d.style, **changes)))
 
 
-def prepend(data: bytes) -> Mutation:
-    return sse_only(lambda d: replace(d, items=(Raw(data), *d.items)))
+def prepend(*extra: Item) -> Mutation:
+    return sse_only(lambda d: replace(d, items=(*extra, *d.items)))
 
 
 def append(*extra: Item) -> Mutation:
     return sse_only(lambda d: replace(d, items=(*d.items, *extra)))
+
+
+def drop(match: Match) -> Mutation:
+    """Every matching item left out (a missing sentinel, a missing finish)."""
+    return sse_only(lambda d: replace(d, items=tuple(i for i in d.items if not match(i))))
 
 
 def insert_after(match: Match, *extra: Item, nth: int = 1) -> Mutation:
@@ -250,18 +278,42 @@ def loop_from(match: Match, interval: float, limit: int) -> Mutation:
     return sse_only(apply)
 
 
-def with_pings(every: int, seconds: float) -> Mutation:
-    """F22: a slow but healthy stream, a pause and an upstream ping every ``every`` events."""
+def interleave(every: int, *extra: Item) -> Mutation:
+    """``extra`` after the first item and then after every ``every`` items, never at the end."""
 
     def apply(draft: Draft) -> Draft:
         out: list[Item] = []
         for n, item in enumerate(draft.items):
             out.append(item)
             if n % every == 0 and n + 1 < len(draft.items):
-                out += [Pause(seconds), Frame("ping", {"type": "ping"})]
+                out += extra
         return replace(draft, items=tuple(out))
 
     return sse_only(apply)
+
+
+def with_pings(every: int, seconds: float) -> Mutation:
+    """F22: a slow but healthy stream, a pause and an upstream ping every ``every`` events."""
+    return interleave(every, Pause(seconds), Frame("ping", {"type": "ping"}))
+
+
+def out_of_tokens(draft: Draft) -> Draft:
+    """A healthy answer that hit max_tokens: the first third of its text, no tool call. It renders
+    the answer anew, so it comes first in a scenario."""
+    content: list[JSON] = []
+    for block in draft.message["content"]:
+        if block["type"] == "text":
+            content.append({**block, "text": block["text"][: len(block["text"]) // 3]})
+        elif block["type"] == "thinking":
+            content.append(block)
+    usage = draft.message["usage"]
+    message = {
+        **draft.message,
+        "content": content,
+        "stop_reason": "max_tokens",
+        "usage": {**usage, "output_tokens": max(1, usage["output_tokens"] // 3)},
+    }
+    return clean_draft(draft.ask.stream, replace(draft, message=message))
 
 
 # Endings (F16, F17, F20, F21).
@@ -299,12 +351,16 @@ def stall_first(draft: Draft) -> Draft:
 
 
 # HTTP answers (F18, F19, F24-F26, F28).
-def http_error(status: int, kind: str, message: str, *headers: tuple[str, str]) -> Mutation:
-    """An Anthropic error answer: the status and its JSON error body."""
-    body = {"type": "error", "error": {"type": kind, "message": message}}
+def http_json(status: int, body: JSON, *headers: tuple[str, str]) -> Mutation:
+    """An HTTP error answer: the status and its JSON body, instead of whatever the draft held."""
     return lambda d: replace(
         d, status=status, headers=(*JSON_HEADERS, *headers), items=json_items(body), abort=False
     )
+
+
+def http_error(status: int, kind: str, message: str, *headers: tuple[str, str]) -> Mutation:
+    """An error answer in the draft's dialect: the status and that API's JSON error body."""
+    return lambda d: http_json(status, d.dialect.error(kind, message), *headers)(d)
 
 
 def html(status: int) -> Mutation:

@@ -1,5 +1,9 @@
-"""The scenario catalogue: one named entry per FAULTS.md row or more, scenario selection, and the
-pure step from (scenario, request) to a ``Plan``. Pure data and functions: no I/O, no aiohttp.
+"""The scenario catalogues: one named entry per FAULTS.md row or more for /v1/messages, the ``oa_``
+scenarios for /v1/chat/completions, scenario selection, and the pure step from (scenario, request) to
+a ``Plan``. Pure data and functions: no I/O, no aiohttp.
+
+A scenario answers in one dialect only: an ``oa_`` scenario asked on /v1/messages, or a Messages one
+on /v1/chat/completions, is the client's mistake (``WrongEndpoint``), not a silent translation.
 """
 
 from __future__ import annotations
@@ -10,11 +14,13 @@ from typing import Any
 
 from sseguard.sim.content import build_message, force, shape_of
 from sseguard.sim.mutations import (
+    MESSAGES,
     Mutation,
     Tail,
     append,
     clean_draft,
     cut,
+    drop,
     drop_message_delta_usage,
     duplicate,
     echo_delta,
@@ -23,12 +29,15 @@ from sseguard.sim.mutations import (
     gzip_body,
     html,
     http_error,
+    http_json,
     in_message_start,
     insert_after,
+    interleave,
     is_delta,
     is_event,
     loop_from,
     only_error_event,
+    out_of_tokens,
     prepend,
     reject_betas,
     renumber,
@@ -42,7 +51,20 @@ from sseguard.sim.mutations import (
     with_pings,
     with_signature,
 )
-from sseguard.sim.wire import CHUNKINGS, Ask, Draft, Frame, LineEnd, Plan, Raw, render
+from sseguard.sim.openai import (
+    CHAT,
+    EMPTY_CHOICES,
+    KEEPALIVE,
+    OVERLOADED_CHUNK,
+    PROMPT_FILTER,
+    RATE_LIMITED,
+    arguments,
+    carries,
+    is_done,
+    is_finish,
+    null_usage,
+)
+from sseguard.sim.wire import CHUNKINGS, Ask, Dialect, Draft, Frame, LineEnd, Plan, Raw, render
 
 SCENARIO_SEPARATOR = "+"  # in a model name: claude-sonnet-4-5+glued_text@bytes
 CHUNKING_SEPARATOR = "@"  # in a scenario spec: crlf@crlf
@@ -62,6 +84,8 @@ class Scenario:
     huge: bool = False  # F09: the tool input is several MB on one line
     once: bool = False  # fail only the first attempt of a conversation
     count_tokens_status: int = 200
+    tool_calls: int = 1  # a tool answer's number of calls (parallel tool calls)
+    dialect: Dialect = MESSAGES  # the one API it answers on
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,19 +100,43 @@ class Selection:
         return f"{self.scenario.name}{CHUNKING_SEPARATOR}{self.chunking}"
 
 
-class UnknownScenario(ValueError):
-    """A scenario or chunking name the catalogue does not hold; the client's mistake (HTTP 400)."""
+class ScenarioError(ValueError):
+    """A scenario the request cannot have; the client's mistake (HTTP 400)."""
+
+    def __init__(self, spec: str, message: str) -> None:
+        super().__init__(message)
+        self.spec = spec
+
+
+class UnknownScenario(ScenarioError):
+    """A scenario or chunking name the catalogue does not hold."""
 
     def __init__(self, spec: str) -> None:
         super().__init__(
+            spec,
             f"unknown simulator scenario {spec!r}: run `sseguard sim --list` for the catalogue "
-            f"(chunkings: {', '.join(CHUNKINGS)}, as <scenario>{CHUNKING_SEPARATOR}<chunking>)"
+            f"(chunkings: {', '.join(CHUNKINGS)}, as <scenario>{CHUNKING_SEPARATOR}<chunking>)",
         )
-        self.spec = spec
+
+
+class WrongEndpoint(ScenarioError):
+    """A scenario asked on the endpoint of an API it does not speak."""
+
+    def __init__(self, spec: str, speaks: Dialect, asked: Dialect) -> None:
+        super().__init__(
+            spec,
+            f"simulator scenario {spec!r} answers {speaks.name} on POST {speaks.path}, not "
+            f"{asked.name} on POST {asked.path}: ask for it there, or pick one of this endpoint's "
+            "scenarios (`sseguard sim --list`)",
+        )
 
 
 def _s(name: str, fault: str, description: str, *mutations: Mutation, **options: Any) -> Scenario:
     return Scenario(name, fault, description, mutations, **options)
+
+
+def _oa(name: str, fault: str, description: str, *mutations: Mutation, **options: Any) -> Scenario:
+    return Scenario(name, fault, description, mutations, dialect=CHAT, **options)
 
 
 TEXT = is_delta("text_delta")
@@ -213,7 +261,7 @@ _BASE: tuple[Scenario, ...] = (
             nth=2,
         ),
     ),
-    _s("bom", "F35", "a UTF-8 BOM before the first field", prepend(b"\xef\xbb\xbf")),
+    _s("bom", "F35", "a UTF-8 BOM before the first field", prepend(Raw(b"\xef\xbb\xbf"))),
     _s(
         "duplicate_message_start",
         "F11",
@@ -438,6 +486,121 @@ _BASE: tuple[Scenario, ...] = (
     ),
 )
 
+CONTENT = carries("content")
+
+# POST /v1/chat/completions: each stands nearest to the FAULTS.md row it names.
+_OPENAI: tuple[Scenario, ...] = (
+    _oa(
+        "oa_clean",
+        "-",
+        "a healthy chat.completions stream: text, or text and a tool call when tools are offered",
+    ),
+    _oa(
+        "oa_tool",
+        "-",
+        "a short text and a tool call: the first tool offered, else the stand-in get_weather",
+        tool=True,
+    ),
+    _oa(
+        "oa_reasoning",
+        "-",
+        "delta.reasoning_content (vLLM, DeepSeek) before the text",
+        thinking=True,
+    ),
+    _oa(
+        "oa_parallel_tools",
+        "-",
+        "two tool calls whose argument fragments take turns by index",
+        tool=True,
+        tool_calls=2,
+    ),
+    _oa(
+        "oa_length",
+        "-",
+        "stopped by max tokens: a third of the text, then finish_reason length",
+        out_of_tokens,
+    ),
+    _oa("oa_no_done", "F01", "no `data: [DONE]` after the finish chunk", drop(is_done)),
+    _oa(
+        "oa_no_finish",
+        "F16",
+        "the body ends cleanly after content deltas: no finish_reason, no [DONE]",
+        cut(CONTENT, 8, Tail.EOF),
+    ),
+    _oa(
+        "oa_done_no_finish",
+        "F16",
+        "`data: [DONE]` without a finish_reason in any chunk",
+        drop(is_finish),
+    ),
+    _oa(
+        "oa_empty_choices",
+        "F08",
+        "chunks with `choices: []`: Azure's prompt-filter chunk first, two more mid-stream",
+        prepend(Frame(None, PROMPT_FILTER)),
+        insert_after(CONTENT, Frame(None, EMPTY_CHOICES), nth=3),
+        insert_after(CONTENT, Frame(None, EMPTY_CHOICES), nth=6),
+    ),
+    _oa(
+        "oa_keepalive",
+        "F08",
+        "`: keep-alive` comment lines between chunks (OpenRouter)",
+        interleave(3, KEEPALIVE),
+    ),
+    _oa(
+        "oa_args_split",
+        "F14",
+        "tool arguments in 1-3 character fragments, id, type and name repeated on every one",
+        arguments(cuts=(1, 3, 2), head_on_every_fragment=True),
+        tool=True,
+    ),
+    _oa(
+        "oa_args_repeated",
+        "F14",
+        "after its fragments, the tool call's whole arguments string once more",
+        arguments(whole_again=True),
+        tool=True,
+    ),
+    _oa(
+        "oa_usage_null",
+        "F15",
+        '`"usage": null` on every chunk and no usage chunk, even when include_usage asks',
+        rewrite(null_usage),
+    ),
+    _oa(
+        "oa_error_chunk",
+        "F17",
+        'HTTP 200, some text, then a `data: {"error": ...}` overloaded chunk and the end',
+        cut(CONTENT, 8, Tail.EOF),
+        append(OVERLOADED_CHUNK),
+    ),
+    _oa(
+        "oa_429",
+        "F19",
+        "HTTP 429 with OpenAI's rate_limit_exceeded error and `retry-after: 1`",
+        http_json(429, RATE_LIMITED, ("retry-after", "1")),
+    ),
+    _oa(
+        "oa_cut",
+        "F20",
+        "TCP close without the chunked terminator after some text",
+        cut(CONTENT, 8, Tail.ABORT),
+    ),
+    _oa(
+        "oa_stall",
+        "F21",
+        "200 and a few chunks, then silence until the client goes away (cap 10 minutes)",
+        cut(CONTENT, 4, Tail.STALL),
+    ),
+    _oa(
+        "oa_json",
+        "F25",
+        "stream:true answered with a chat.completion JSON, stream:false with chunks",
+        flip_stream_mode,
+    ),
+    _oa("oa_html_502", "F26", "HTTP 502 with a proxy's HTML page", html(502)),
+)
+
 # Transient faults a retry (before commit) or a resume (after commit) must get past.
 _ONCE = (
     "rate_limited_429",
@@ -449,6 +612,11 @@ _ONCE = (
     "stall_mid_stream",
     "endless_message_start",
     "html_502",
+    "oa_429",
+    "oa_error_chunk",
+    "oa_cut",
+    "oa_stall",
+    "oa_html_502",
 )
 
 
@@ -461,18 +629,32 @@ def _once(base: Scenario) -> Scenario:
     )
 
 
-CATALOGUE: dict[str, Scenario] = {
-    s.name: s for s in (*_BASE, *(_once(s) for s in _BASE if s.name in _ONCE))
-}
+def _with_once(base: tuple[Scenario, ...]) -> dict[str, Scenario]:
+    return {s.name: s for s in (*base, *(_once(s) for s in base if s.name in _ONCE))}
 
 
-def select(spec: str) -> Selection:
-    """``name`` or ``name@chunking`` to a selection; ``UnknownScenario`` otherwise."""
+CATALOGUE = _with_once(_BASE)  # POST /v1/messages: what the rest of the project calls the catalogue
+OPENAI_CATALOGUE = _with_once(_OPENAI)  # POST /v1/chat/completions
+SCENARIOS = {**CATALOGUE, **OPENAI_CATALOGUE}
+DIALECTS = (MESSAGES, CHAT)
+_CLEAN = {MESSAGES.name: "clean", CHAT.name: "oa_clean"}
+
+
+def select(spec: str, dialect: Dialect | None = None) -> Selection:
+    """``name`` or ``name@chunking`` to a selection; ``UnknownScenario`` otherwise, and
+    ``WrongEndpoint`` when a ``dialect`` is given and the scenario does not speak it."""
     name, _, chunking = spec.partition(CHUNKING_SEPARATOR)
-    scenario = CATALOGUE.get(name)
+    scenario = SCENARIOS.get(name)
     if scenario is None or (chunking and chunking not in CHUNKINGS):
         raise UnknownScenario(spec)
+    if dialect is not None and scenario.dialect is not dialect:
+        raise WrongEndpoint(spec, scenario.dialect, dialect)
     return Selection(scenario, chunking or scenario.chunking)
+
+
+def default_for(dialect: Dialect, default: Selection) -> Selection:
+    """A simulator's default scenario where it speaks ``dialect``; elsewhere that API's clean one."""
+    return default if default.scenario.dialect is dialect else select(_CLEAN[dialect.name])
 
 
 def split_model(model: str) -> tuple[str, str | None]:
@@ -483,27 +665,37 @@ def split_model(model: str) -> tuple[str, str | None]:
 
 def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> Plan:
     """The exact answer to a request; a ``_once`` scenario answers cleanly after the first attempt."""
-    scenario = selection.scenario
+    scenario, dialect = selection.scenario, selection.scenario.dialect
     shape = force(
-        shape_of(ask.body), thinking=scenario.thinking, tool=scenario.tool, huge=scenario.huge
+        shape_of(dialect.as_messages(ask.body)),
+        thinking=scenario.thinking,
+        tool=scenario.tool,
+        huge=scenario.huge,
+        tool_calls=scenario.tool_calls,
     )
     message = build_message(shape)
     request_id = "req_01Sim" + hashlib.sha256(str(message["id"]).encode()).hexdigest()[:20]
-    base = Draft(ask=ask, message=message, status=200, headers=(), items=())
+    base = Draft(ask=ask, dialect=dialect, message=message, status=200, headers=(), items=())
     draft = clean_draft(ask.stream, base)
     if not scenario.once or first_attempt:
         for mutation in scenario.mutations:
             draft = mutation(draft)
-    draft = replace(draft, headers=(*draft.headers, ("request-id", request_id)))
+    draft = replace(draft, headers=(*draft.headers, (dialect.request_id_header, request_id)))
     return render(draft, selection.chunking)
 
 
 __all__ = [
     "CATALOGUE",
+    "DIALECTS",
+    "OPENAI_CATALOGUE",
+    "SCENARIOS",
     "SCENARIO_SEPARATOR",
     "Scenario",
+    "ScenarioError",
     "Selection",
     "UnknownScenario",
+    "WrongEndpoint",
+    "default_for",
     "plan_for",
     "select",
     "split_model",

@@ -1,4 +1,5 @@
-"""The simulator's HTTP side: an aiohttp app that picks a scenario per request and plays its plan.
+"""The simulator's HTTP side: an aiohttp app that picks a scenario per request and plays its plan, on
+POST /v1/messages (Anthropic) and POST /v1/chat/completions (OpenAI), each with its own scenarios.
 
 Owns sockets, timing and the attempt counters; decides nothing about content or faults (``content``,
 ``scenarios``). Async first (``Simulator``); ``start_in_thread`` serves synchronous callers.
@@ -9,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from http import HTTPStatus
 from types import TracebackType
@@ -20,18 +21,22 @@ from aiohttp import web
 
 from sseguard.sim.attempts import Attempts, once_key
 from sseguard.sim.content import JSON, estimate_tokens
+from sseguard.sim.mutations import MESSAGES
 from sseguard.sim.scenarios import (
+    DIALECTS,
+    ScenarioError,
     Selection,
-    UnknownScenario,
+    default_for,
     plan_for,
     select,
     split_model,
 )
-from sseguard.sim.wire import Ask, Loop, Pause, Plan, Stall, Write
+from sseguard.sim.wire import Ask, Dialect, Loop, Pause, Plan, Stall, Write
 
 SCENARIO_HEADER = "x-sim-scenario"
 URL_PREFIX = "/s/{spec}"
 MODELS = ("claude-sonnet-4-5", "claude-opus-4-1", "claude-haiku-4-5")
+MODELS_CREATED = ("2025-09-29T00:00:00Z", 1_759_104_000)  # the same instant, as each API spells it
 RECORD_LIMIT = 1_000
 SHUTDOWN_GRACE = 0.5  # seconds: stalled answers are cut at shutdown instead of held for a minute
 
@@ -70,7 +75,8 @@ class Simulator:
     async def start(self) -> str:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         for prefix in ("", URL_PREFIX):
-            app.router.add_post(prefix + "/v1/messages", self._messages)
+            for dialect in DIALECTS:
+                app.router.add_post(prefix + dialect.path, self._answerer(dialect))
             app.router.add_post(prefix + "/v1/messages/count_tokens", self._count_tokens)
             app.router.add_get(prefix + "/v1/models", self._models)
         # Cancelling the handler when the client leaves is what ends stalls and loops (F21, F36).
@@ -96,26 +102,33 @@ class Simulator:
     ) -> None:
         await self.stop()
 
-    def _select(self, request: web.Request, body: JSON) -> Selection:
-        """URL prefix first, then the header, then the model-name suffix, then the default."""
+    def _select(self, request: web.Request, body: JSON, dialect: Dialect) -> Selection:
+        """URL prefix first, then the header, then the model-name suffix, then the default (on the
+        other API's endpoint, that API's clean scenario)."""
         _, model_spec = split_model(str(body.get("model", "")))
         spec = request.match_info.get("spec") or request.headers.get(SCENARIO_HEADER) or model_spec
-        return select(spec) if spec else self.default
+        return select(spec, dialect) if spec else default_for(dialect, self.default)
 
     async def _body_and_scenario(
-        self, request: web.Request
+        self, request: web.Request, dialect: Dialect
     ) -> tuple[JSON, Selection] | web.StreamResponse:
         """The request's JSON and its scenario, or the 400 that says which one is wrong."""
-        body = await _json_body(request)
+        body = await _json_body(request, dialect)
         if isinstance(body, web.Response):
             return body
         try:
-            return body, self._select(request, body)
-        except UnknownScenario as err:
-            return self._reject(request, err)
+            return body, self._select(request, body, dialect)
+        except ScenarioError as err:
+            return self._reject(request, err, dialect)
 
-    async def _messages(self, request: web.Request) -> web.StreamResponse:
-        chosen = await self._body_and_scenario(request)
+    def _answerer(self, dialect: Dialect) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+        async def answer(request: web.Request) -> web.StreamResponse:
+            return await self._answer(request, dialect)
+
+        return answer
+
+    async def _answer(self, request: web.Request, dialect: Dialect) -> web.StreamResponse:
+        chosen = await self._body_and_scenario(request, dialect)
         if isinstance(chosen, web.StreamResponse):
             return chosen
         body, selection = chosen
@@ -134,7 +147,7 @@ class Simulator:
         return await self._play(request, selection, plan)
 
     async def _count_tokens(self, request: web.Request) -> web.StreamResponse:
-        chosen = await self._body_and_scenario(request)
+        chosen = await self._body_and_scenario(request, MESSAGES)
         if isinstance(chosen, web.StreamResponse):
             return chosen
         body, selection = chosen
@@ -142,28 +155,40 @@ class Simulator:
             # F29: providers without the endpoint answer a plain not-found.
             status = selection.scenario.count_tokens_status
             self._record(request, selection.spec, status, "complete")
-            return _error(status, "not_found_error", "Not found")
+            return _error(MESSAGES, status, "not_found_error", "Not found")
         self._record(request, selection.spec, 200, "complete")
         return web.json_response({"input_tokens": estimate_tokens(body)}, dumps=_dumps)
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
+        # Anthropic's and OpenAI's clients list models at the same path: one answer carries both
+        # shapes' fields, and each client reads its own.
+        created_at, created = MODELS_CREATED
         data = [
             {
                 "type": "model",
                 "id": model,
                 "display_name": model.replace("-", " ").title(),
-                "created_at": "2025-09-29T00:00:00Z",
+                "created_at": created_at,
+                "object": "model",
+                "created": created,
+                "owned_by": "sseguard-sim",
             }
             for model in MODELS
         ]
         return web.json_response(
-            {"data": data, "has_more": False, "first_id": MODELS[0], "last_id": MODELS[-1]},
+            {
+                "object": "list",
+                "data": data,
+                "has_more": False,
+                "first_id": MODELS[0],
+                "last_id": MODELS[-1],
+            },
             dumps=_dumps,
         )
 
-    def _reject(self, request: web.Request, err: UnknownScenario) -> web.Response:
+    def _reject(self, request: web.Request, err: ScenarioError, dialect: Dialect) -> web.Response:
         self._record(request, err.spec, 400, "rejected")
-        return _error(400, "invalid_request_error", str(err))
+        return _error(dialect, 400, "invalid_request_error", str(err))
 
     def _record(self, request: web.Request, spec: str, status: int, outcome: str) -> None:
         self.records.append(Record(request.path, spec, status, outcome))
@@ -209,18 +234,18 @@ def _abort(request: web.Request, response: web.StreamResponse) -> web.StreamResp
     return response
 
 
-async def _json_body(request: web.Request) -> JSON | web.Response:
+async def _json_body(request: web.Request, dialect: Dialect) -> JSON | web.Response:
     try:
         body = orjson.loads(await request.read())
     except orjson.JSONDecodeError as err:
-        return _error(400, "invalid_request_error", f"request body is not JSON: {err}")
+        return _error(dialect, 400, "invalid_request_error", f"request body is not JSON: {err}")
     if not isinstance(body, dict):
-        return _error(400, "invalid_request_error", "request body must be a JSON object")
+        return _error(dialect, 400, "invalid_request_error", "request body must be a JSON object")
     return body
 
 
-def _error(status: int, kind: str, message: str) -> web.Response:
-    body = {"type": "error", "error": {"type": kind, "message": message}}
+def _error(dialect: Dialect, status: int, kind: str, message: str) -> web.Response:
+    body = dialect.error(kind, message)
     return web.json_response(body, status=status, reason=_reason(status), dumps=_dumps)
 
 

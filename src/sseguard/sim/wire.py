@@ -1,5 +1,6 @@
-"""What the simulator sends, as data: a response draft (frames, pauses, stalls), framing styles,
-chunkings, and the rendering of a draft into a ``Plan`` of writes. Pure: no I/O, no aiohttp.
+"""What the simulator sends, as data: the API dialects, a response draft (frames, pauses, stalls),
+framing styles, chunkings, and the rendering of a draft into a ``Plan`` of writes. Pure: no I/O, no
+aiohttp.
 """
 
 from __future__ import annotations
@@ -90,11 +91,27 @@ class Ask:
 
 
 @dataclass(frozen=True, slots=True)
+class Dialect:
+    """One API the simulator speaks: where it is asked, how its request reads as the Anthropic-style
+    body ``content`` answers, and how the answer (always a Message) goes on the wire.
+    """
+
+    name: str  # "messages", "chat.completions"
+    path: str  # the endpoint, under the base URL or a ``/s/<spec>`` prefix
+    as_messages: Callable[[JSON], JSON]  # the request body as ``content.shape_of`` reads it
+    stream: Callable[[Ask, JSON], tuple[Item, ...]]  # the clean stream for a Message
+    whole: Callable[[Ask, JSON], JSON]  # the non-streaming body for a Message
+    error: Callable[[str, str], JSON]  # (error type, message) to this API's error body
+    request_id_header: str
+
+
+@dataclass(frozen=True, slots=True)
 class Draft:
     """A response before rendering; scenarios turn the clean draft into a faulty one."""
 
     ask: Ask
-    message: JSON  # the complete Message the answer is about
+    dialect: Dialect
+    message: JSON  # the complete Message the answer is about, whatever the dialect
     status: int
     headers: tuple[tuple[str, str], ...]
     items: tuple[Item, ...]
