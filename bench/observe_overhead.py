@@ -19,11 +19,11 @@ import orjson
 
 from core import chunked, realistic_stream
 from sseguard.gateway.asgi import StreamSink
+from sseguard.gateway.edges import AnthropicFraming
 from sseguard.observe.metrics import GapTally, Metrics
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
 from sseguard.protocol.stream import StreamRepair
-from sseguard.sse import encode
 
 
 async def discard(message: Any) -> None:
@@ -35,8 +35,8 @@ class BareSink:
     keeping: the baseline."""
 
     last_write = 0.0
-
     committed = False
+    framing = AnthropicFraming()
 
     async def write(self, events: list[Event]) -> None:
         if not self.committed:
@@ -46,7 +46,7 @@ class BareSink:
         await discard(
             {
                 "type": "http.response.body",
-                "body": b"".join([encode(e.type, e.data) for e in events]),
+                "body": self.framing.encode(events),
                 "more_body": True,
             }
         )
@@ -55,7 +55,7 @@ class BareSink:
 async def relay(chunks: list[bytes], observed: bool, metrics: Metrics) -> None:
     rec = RequestRecord("sg_bench", "/v1/messages")
     sink: StreamSink | BareSink = (
-        StreamSink(discard, dict, rec, GapTally()) if observed else BareSink()
+        StreamSink(discard, dict, rec, GapTally(), AnthropicFraming()) if observed else BareSink()
     )
     pipe = StreamRepair()
     for chunk in chunks:

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
 from sseguard.config import Config, ConfigError, Deployment, load_config
 
@@ -16,6 +17,7 @@ EXAMPLE_ENV = {
     "APIM_KEY_EASTUS": SECRET,
     "APIM_KEY_SWEDEN": SECRET + "-2",
     "PROVIDER_KEY": SECRET + "-3",
+    "OPENROUTER_KEY": SECRET + "-4",
 }
 
 
@@ -65,6 +67,7 @@ def example_env(monkeypatch: pytest.MonkeyPatch) -> None:
         ("anthropic.yaml", ["anthropic"], ["claude-*"]),
         ("azure-apim.yaml", ["foundry-eastus", "foundry-sweden"], ["claude-*"]),
         ("compatible.toml", ["provider", "anthropic"], ["claude-*", "*"]),
+        ("local-openai.yaml", ["ollama", "openrouter"], ["*"]),
     ],
 )
 def test_examples_load(file: str, deployments: list[str], routes: list[str]) -> None:
@@ -555,3 +558,22 @@ def test_with_server() -> None:
     assert (cfg.server.host, cfg.server.port) == ("0.0.0.0", 0)
     with pytest.raises(ConfigError, match=r"^command line: port: "):
         cfg.with_server(port=-1)
+
+
+def test_openai_compatible_base_url_and_count_tokens() -> None:
+    kind = "openai-compatible"
+    with pytest.raises(ConfigError, match="/chat/completions is appended"):
+        Config.single_upstream("http://h:8000/v1/chat/completions", "k", kind)
+    with pytest.raises(ValidationError, match="count_tokens: OpenAI-compatible servers"):
+        Deployment.model_validate(
+            {
+                "name": "x",
+                "kind": kind,
+                "base_url": "http://h/v1",
+                "api_key": "k",
+                "count_tokens": "proxy",
+            }
+        )
+    local = Config.single_upstream("http://h:8000/v1/", "k", kind).deployments[0]
+    assert local.base_url == "http://h:8000/v1" and local.count_tokens == "estimate"
+    assert local.auth_headers(None) == {"authorization": "Bearer k"}

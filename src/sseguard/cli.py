@@ -25,7 +25,15 @@ def main() -> None:
     envvar="SSEGUARD_CONFIG",
     help="YAML or TOML file declaring deployments and routes (docs/configuration.md).",
 )
-@click.option("--upstream", metavar="URL", help="Shorthand for one Anthropic-compatible upstream.")
+@click.option("--upstream", metavar="URL", help="Shorthand for one upstream (see --upstream-kind).")
+@click.option(
+    "--upstream-kind",
+    type=click.Choice(["anthropic-compatible", "openai-compatible"]),
+    default="anthropic-compatible",
+    show_default=True,
+    help="The protocol --upstream speaks. openai-compatible: URL is the base an OpenAI SDK takes "
+    "(e.g. http://127.0.0.1:11434/v1) and /v1/messages is translated to chat.completions.",
+)
 @click.option(
     "--upstream-key",
     metavar="KEY",
@@ -38,12 +46,14 @@ def main() -> None:
 def serve_command(
     config_path: str | None,
     upstream: str | None,
+    upstream_kind: str,
     upstream_key: str | None,
     host: str | None,
     port: int | None,
     workers: int | None,
 ) -> None:
-    """Run the gateway: Anthropic Messages in, well-formed streams or typed errors out.
+    """Run the gateway: Anthropic Messages, OpenAI chat.completions and browser event streams in,
+    well-formed streams or typed errors out.
 
     The upstream is, in order: --config, else --upstream, else the Anthropic API when
     ANTHROPIC_API_KEY is set, else the built-in fault simulator (so this works on a bare machine).
@@ -55,6 +65,8 @@ def serve_command(
         raise click.UsageError("give either --config or --upstream, not both")
     if upstream_key and not upstream:
         raise click.UsageError("--upstream-key needs --upstream")
+    if upstream_kind != "anthropic-compatible" and not upstream:
+        raise click.UsageError("--upstream-kind needs --upstream")
     key_env = None
     if upstream_key:
         # Workers read the key from the environment: it never appears in a command line or file.
@@ -64,6 +76,7 @@ def serve_command(
         ServeOptions(
             config_path=config_path,
             upstream=upstream,
+            upstream_kind=upstream_kind,
             upstream_key_env=key_env,
             host=host,
             port=port,

@@ -75,10 +75,32 @@ def case_for(name: str) -> Case:
     return Case(name, "answer")
 
 
+# Claude Code on an OpenAI-compatible model: the same verdicts with an upstream that speaks
+# chat.completions with its own faults, through a deployment of kind openai-compatible.
+OPENAI_CASES = [
+    *(
+        Case(name, "answer")
+        for name in (
+            "oa_clean",
+            "oa_reasoning",
+            "oa_no_done",
+            "oa_empty_choices",
+            "oa_keepalive",
+            "oa_usage_null",
+            "oa_json",
+            "oa_429_once",
+        )
+    ),
+    Case("oa_args_split", "tool_call"),
+    Case("oa_args_repeated", "tool_call"),
+    *(Case(name, "error") for name in ("oa_cut", "oa_no_finish", "oa_error_chunk")),
+    Case("oa_cut_once", "answer", thinking=False),
+]
 # Every scenario of the catalogue but endless_text, which never ends by design (F36).
 CASES = [
     *(case_for(name) for name in sorted(set(CATALOGUE) - {"endless_text"})),
     *(Case(name, "answer", thinking=False) for name in MID_STREAM_ONCE),
+    *OPENAI_CASES,
 ]
 WORKERS = 5  # claude processes at a time: each is a large native binary, the machine has 2 cores
 HANG_BOUND = 90.0  # wall time per claude run: detects hangs only
@@ -171,7 +193,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Run]]:
     tmp = tmp_path_factory.mktemp("claude-code")
     with (
         simulator() as sim_url,
-        gateway(with_beta_free_route(gateway_config(tmp, sim_url), sim_url)) as gw_url,
+        gateway(
+            with_openai_route(with_beta_free_route(gateway_config(tmp, sim_url), sim_url), sim_url)
+        ) as gw_url,
         ThreadPoolExecutor(max_workers=WORKERS) as pool,
     ):
         futures = {case.id: pool.submit(run_claude, env, gw_url, case, tmp) for case in CASES}
@@ -201,9 +225,35 @@ deployments = ["sim-no-betas"]
     return config
 
 
+def with_openai_route(config: Path, sim_url: str) -> Path:
+    """Models with an ``oa_`` scenario go to the simulator's chat.completions side."""
+    text = config.read_text().replace(
+        "[[routes]]",
+        f"""[[deployments]]
+name = "sim-openai"
+base_url = "{sim_url}/v1"
+kind = "openai-compatible"
+api_key = "sk-local"
+
+[[routes]]
+match = "*+oa_*"
+deployments = ["sim-openai"]
+
+[[routes]]""",
+        1,
+    )
+    config.write_text(text)
+    return config
+
+
 def test_cases_cover_the_catalogue() -> None:
-    assert {case.scenario for case in CASES} == set(CATALOGUE) - {"endless_text"}
-    assert all(CATALOGUE[case.scenario].tool for case in CASES if case.expect == "tool_call")
+    anthropic_side = {case.scenario for case in CASES if case not in OPENAI_CASES}
+    assert anthropic_side == set(CATALOGUE) - {"endless_text"}
+    assert all(
+        CATALOGUE[case.scenario].tool
+        for case in CASES
+        if case.expect == "tool_call" and case not in OPENAI_CASES
+    )
 
 
 def assistant_content(stream_json: str) -> list[dict]:

@@ -79,11 +79,12 @@ def request_for(name: str, stream: bool) -> dict[str, Any]:
     return body
 
 
-def call(base_url: str, name: str, stream: bool) -> Result:
+def call(base_url: str, name: str, stream: bool, body: dict[str, Any] | None = None) -> Result:
+    """One SDK request for scenario ``name`` (``body`` overrides the matrix's request)."""
     client = anthropic.Anthropic(
         base_url=base_url, api_key="sk-test", max_retries=0, timeout=TIME_BOUND
     )
-    body = request_for(name, stream)
+    body = body or request_for(name, stream)
     started = time.monotonic()
     try:
         if stream:

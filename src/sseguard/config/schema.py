@@ -222,6 +222,11 @@ class Deployment(_Model):
                     raise ValueError(
                         f"the client's path (/v1/messages) is appended to it: drop the {suffix}"
                     )
+        elif parts.path.endswith("/chat/completions"):
+            raise ValueError(
+                "give the base URL an OpenAI SDK takes (e.g. http://127.0.0.1:8000/v1): "
+                "/chat/completions is appended to it"
+            )
         return url
 
     @field_validator("api_key", mode="before")
@@ -258,6 +263,14 @@ class Deployment(_Model):
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return value
+
+    @model_validator(mode="after")
+    def _openai_counts_locally(self) -> Self:
+        if self.kind == "openai-compatible" and self.count_tokens == "proxy":
+            raise ValueError(
+                "count_tokens: OpenAI-compatible servers have no count_tokens endpoint; use estimate"
+            )
+        return self
 
     @model_validator(mode="after")
     def _resolve_headers(self) -> Self:

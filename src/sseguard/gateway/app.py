@@ -11,6 +11,7 @@ import contextlib
 import uuid
 from collections.abc import Callable, Sequence
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -29,8 +30,10 @@ from sseguard.gateway.asgi import (
     send_error,
     send_json,
 )
+from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, OpenAIEdge
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
+from sseguard.gateway.playground import playground_page
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
 from sseguard.observe.metrics import GapTally, Metrics
@@ -43,6 +46,15 @@ from sseguard.upstream.client import UpstreamClient
 
 Observer = Callable[[RequestRecord], None]
 SHUTDOWN_ENDING_TIMEOUT = 2.0  # seconds for cancelled streams to write their last events
+MESSAGES = "/v1/messages"
+ANTHROPIC = AnthropicEdge()
+BROWSER = BrowserEdge()
+# Endpoints that answer with a model's reply, by the client format they speak.
+EDGES: dict[str, Edge] = {
+    MESSAGES: ANTHROPIC,
+    "/v1/chat/completions": OpenAIEdge(),
+    "/v1/chat/sse": BROWSER,
+}
 
 
 class Gateway:
@@ -74,6 +86,8 @@ class Gateway:
         if scope["type"] != "http":
             return
         rec = RequestRecord(f"sg_{uuid.uuid4().hex[:20]}", scope["path"])
+        edge = EDGES.get(scope["path"], ANTHROPIC)
+        rec.client_format = edge.format
 
         async def send_noting_status(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -84,7 +98,7 @@ class Gateway:
             await self._route(scope, receive, send_noting_status, rec)
         except GatewayError as err:
             rec.outcome = "rejected" if err.status < 500 and not rec.deployments else "error"
-            await send_error(send_noting_status, err, rec.request_id)
+            await send_error(send_noting_status, err, rec.request_id, edge)
         except ClientGone:
             rec.outcome = "client_gone"
             rec.client_disconnected = True
@@ -117,9 +131,16 @@ class Gateway:
         method = scope["method"]
         path = scope["path"]
         request_id = rec.request_id
-        if path == "/v1/messages":
+        edge = EDGES.get(path)
+        if edge is not None:
+            if method == "GET" and edge is BROWSER:
+                await self._browser_get(scope, receive, send, rec)
+                return
             _allow(method, "POST")
-            await self._messages(scope, receive, send, rec)
+            await self._answer(edge, scope, await self._json_body(receive), receive, send, rec)
+        elif path == "/playground":
+            _allow(method, "GET")
+            await send_json(send, 200, playground_page(), content_type="text/html; charset=utf-8")
         elif path == "/v1/messages/count_tokens":
             _allow(method, "POST")
             body = await self._json_body(receive)
@@ -175,19 +196,37 @@ class Gateway:
             )
         return body
 
-    async def _messages(
+    async def _browser_get(
         self, scope: Scope, receive: Receive, send: Send, rec: RequestRecord
     ) -> None:
-        body = await self._json_body(receive)
-        model = body.get("model")
-        if not isinstance(model, str) or not model:
-            raise GatewayError(400, "model: a model name (string) is required")
+        """``EventSource``: parameters in the query. Its automatic reconnection after the stream
+        ended carries ``Last-Event-ID``; a 204 is the answer that stops it instead of asking the
+        model again."""
+        if "last-event-id" in header_dict(scope):
+            rec.outcome = "rejected"
+            await send({"type": "http.response.start", "status": 204, "headers": []})
+            await send({"type": "http.response.body", "body": b""})
+            return
+        query = scope["query_string"].decode("latin-1")
+        try:
+            params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
+        except ValueError:
+            raise GatewayError(400, "the query string is malformed") from None
+        await self._answer(BROWSER, scope, BROWSER.query(params), receive, send, rec)
+
+    async def _answer(
+        self,
+        edge: Edge,
+        scope: Scope,
+        client_body: dict[str, Any],
+        receive: Receive,
+        send: Send,
+        rec: RequestRecord,
+    ) -> None:
+        body = edge.request(client_body)
+        model: str = body["model"]
         rec.client_model = model
-        if not isinstance(body.get("messages"), list):
-            raise GatewayError(400, "messages: a list of messages is required")
         stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise GatewayError(400, "stream: must be true or false")
         rec.stream = stream
         route = self.config.route_for(model)
         if route is None:
@@ -196,8 +235,9 @@ class Gateway:
             )
         rec.route = route.match
         request = ClientRequest(
-            scope["path"],
-            scope["query_string"].decode("latin-1"),
+            MESSAGES,
+            # Only a Messages client's query is meant for the upstream (``?beta=true``, F28).
+            scope["query_string"].decode("latin-1") if edge is ANTHROPIC else "",
             header_dict(scope),
             body,
             rec.request_id,
@@ -208,11 +248,12 @@ class Gateway:
             if stream:
                 self.metrics.active.inc()
                 try:
-                    await self._stream(exchange, receive, send, rec)
+                    framing = edge.framing(rec.request_id, client_body, model)
+                    await self._stream(edge, framing, exchange, receive, send, rec)
                 finally:
                     self.metrics.active.dec()
             else:
-                await self._collect(exchange, receive, send, rec)
+                await self._collect(edge, exchange, receive, send, rec)
         finally:
             if capture is not None:
                 self._save_capture(rec.request_id, capture)
@@ -247,7 +288,13 @@ class Gateway:
         future.add_done_callback(self._saving.discard)
 
     async def _stream(
-        self, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
+        self,
+        edge: Edge,
+        framing: Framing,
+        exchange: Exchange,
+        receive: Receive,
+        send: Send,
+        rec: RequestRecord,
     ) -> None:
         request_id = rec.request_id
         sink = StreamSink(
@@ -255,6 +302,7 @@ class Gateway:
             lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id},
             rec,
             GapTally(),
+            framing,
         )
         sink.capture = exchange.capture
         task = asyncio.current_task()
@@ -267,14 +315,14 @@ class Gateway:
             # The cancellation asked this request to end, and now it has: nothing to propagate.
             if exchange.repairer.ended:
                 raise
-            await _shutdown_ending(exchange, sink, send, request_id)
+            await _shutdown_ending(edge, exchange, sink, send, request_id)
             return
         except GatewayError as err:
             if sink.committed:  # cannot happen by Exchange's contract; never send two status lines
                 raise
             rec.outcome = "error"
             err.headers = {**exchange.response_headers, **err.headers}
-            await send_error(send, err, request_id)
+            await send_error(send, err, request_id, edge)
             return
         finally:
             self._streaming.discard(task)
@@ -282,7 +330,7 @@ class Gateway:
         await sink.end()
 
     async def _collect(
-        self, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
+        self, edge: Edge, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
     ) -> None:
         request_id = rec.request_id
         sink = CollectSink(rec)
@@ -300,7 +348,7 @@ class Gateway:
                     headers,
                 )
             acc.feed(ev)
-        payload = orjson.dumps(acc.message())
+        payload = edge.answer(acc.message(), request_id, rec.client_model)
         if exchange.capture is not None:
             exchange.capture.add_to(exchange.capture.client_bytes, payload)
         await send_json(send, 200, payload, headers)
@@ -331,14 +379,14 @@ async def _until_disconnect(work: Any, receive: Receive) -> None:
 
 
 async def _shutdown_ending(
-    exchange: Exchange, sink: StreamSink, send: Send, request_id: str
+    edge: Edge, exchange: Exchange, sink: StreamSink, send: Send, request_id: str
 ) -> None:
     message = "sseguard is shutting down and its grace period for open streams ran out"
     if sink.committed:
         await sink.write(finalize(exchange.repairer, "error", Failure("F20", "api_error", message)))
         await sink.end()
     else:
-        await send_error(send, GatewayError(503, message, "api_error"), request_id)
+        await send_error(send, GatewayError(503, message, "api_error"), request_id, edge)
 
 
 def _allow(method: str, allowed: str) -> None:

@@ -12,14 +12,12 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
-import orjson
-
+from sseguard.gateway.edges import Edge, Framing
 from sseguard.gateway.errors import GatewayError
 from sseguard.observe.capture import Capture
 from sseguard.observe.metrics import GAP_BUCKETS, GapTally
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
-from sseguard.sse import encode
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -27,7 +25,6 @@ Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 
-PING_FRAME = encode("ping", '{"type": "ping"}')
 SSE_HEADERS = [
     (b"content-type", b"text/event-stream; charset=utf-8"),
     # F24: no intermediary may buffer or compress an event stream.
@@ -73,9 +70,16 @@ class ClientGone(Exception):
 
 
 async def send_json(
-    send: Send, status: int, body: bytes, headers: dict[str, str] | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: dict[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> None:
-    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw = [
+        (b"content-type", content_type.encode("latin-1")),
+        (b"content-length", str(len(body)).encode()),
+    ]
     await send(
         {
             "type": "http.response.start",
@@ -86,9 +90,11 @@ async def send_json(
     await send({"type": "http.response.body", "body": body})
 
 
-async def send_error(send: Send, error: GatewayError, request_id: str) -> None:
+async def send_error(send: Send, error: GatewayError, request_id: str, edge: Edge) -> None:
+    """An error before commit, with its real status, in the format of the endpoint called."""
     headers = {**error.headers, "x-sseguard-request-id": request_id}
-    await send_json(send, error.status, error.body(request_id), headers)
+    content_type, body = edge.error(error, request_id)
+    await send_json(send, error.status, body, headers, content_type)
 
 
 class StreamSink:
@@ -102,8 +108,11 @@ class StreamSink:
         headers: Callable[[], dict[str, str]],
         record: RequestRecord,
         gaps: GapTally,
+        framing: Framing,
     ) -> None:
         self._send = send
+        self._encode = framing.encode
+        self._ping = framing.ping
         self._headers = headers  # read at commit: the upstream's headers are known by then
         self._record = record
         self.capture: Capture | None = None  # set for routes that keep raw captures
@@ -126,7 +135,7 @@ class StreamSink:
         # Runs for every upstream read: one coroutine, the bookkeeping inlined, one clock read.
         if not self.committed:
             await self._commit()
-        data = b"".join([encode(e.type, e.data) for e in events])
+        data = self._encode(events)
         now = time.monotonic()
         self.last_write = now
         rec = self._record
@@ -149,10 +158,11 @@ class StreamSink:
         if not self.committed:
             await self._commit()
         self.last_write = time.monotonic()
-        self._record.bytes_out += len(PING_FRAME)
+        frame = self._ping
+        self._record.bytes_out += len(frame)
         if self.capture is not None:
-            self.capture.add_to(self.capture.client_bytes, PING_FRAME)
-        await self._send({"type": "http.response.body", "body": PING_FRAME, "more_body": True})
+            self.capture.add_to(self.capture.client_bytes, frame)
+        await self._send({"type": "http.response.body", "body": frame, "more_body": True})
 
     async def end(self) -> None:
         if self.committed:
@@ -177,7 +187,3 @@ class CollectSink:
 
     async def ping(self) -> None:  # nothing can keep a plain HTTP response alive; nothing to do
         return None
-
-
-def dumps(value: Any) -> bytes:
-    return orjson.dumps(value)

@@ -26,6 +26,7 @@ OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worke
 class ServeOptions:
     config_path: str | None = None
     upstream: str | None = None
+    upstream_kind: str = "anthropic-compatible"
     upstream_key_env: str | None = (
         None  # the key travels to workers by env var name, never by value
     )
@@ -42,8 +43,9 @@ def resolve(options: ServeOptions) -> tuple[Config, str]:
         what = f"config {options.config_path}: " + ", ".join(d.name for d in config.deployments)
     elif options.upstream:
         key = os.environ.get(options.upstream_key_env) if options.upstream_key_env else None
-        config = Config.single_upstream(options.upstream, key)
-        what = f"{options.upstream} ({'gateway key' if key else 'client keys passed through'})"
+        config = Config.single_upstream(options.upstream, key, options.upstream_kind)
+        keys = "gateway key" if key else "client keys passed through"
+        what = f"{options.upstream} ({options.upstream_kind}, {keys})"
     elif os.environ.get("ANTHROPIC_API_KEY"):
         config = Config.anthropic(os.environ["ANTHROPIC_API_KEY"])
         what = "Anthropic API (key from ANTHROPIC_API_KEY)"
@@ -110,7 +112,8 @@ def serve(options: ServeOptions) -> None:
     print(
         f"sseguard listening on {url}\n"
         f"  upstream: {what}\n"
-        f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)"
+        f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)\n"
+        f"            OpenAI SDKs: base_url {url}/v1   browsers: {url}/playground"
         f"{log_line}",
         file=sys.stderr,
         flush=True,

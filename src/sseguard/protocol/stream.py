@@ -6,24 +6,40 @@ pipeline (gateway, probe, replay, benchmarks) handle one outcome type. Pure, syn
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import orjson
 
 from sseguard.protocol.events import Event
 from sseguard.protocol.repair import Repairer
-from sseguard.sse.decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder
+from sseguard.sse.decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent
 from sseguard.sse.errors import SSEEventTooLarge
+
+
+class Translator(Protocol):
+    """An upstream format's events in, Messages events out (``translate.chunks_in``): the stage an
+    OpenAI-compatible upstream adds between the decoder and the repairer."""
+
+    def feed(self, event: SSEEvent) -> list[SSEEvent]: ...
+
+    def close(self) -> list[SSEEvent]: ...
 
 
 class StreamRepair:
     """``feed(bytes) -> events`` and ``close() -> events``; ``repairer`` holds the verdict."""
 
-    __slots__ = ("decoder", "repairer")
+    __slots__ = ("decoder", "repairer", "translator")
 
     def __init__(
-        self, repairer: Repairer | None = None, *, max_event_size: int = DEFAULT_MAX_EVENT_SIZE
+        self,
+        repairer: Repairer | None = None,
+        *,
+        max_event_size: int = DEFAULT_MAX_EVENT_SIZE,
+        translator: Translator | None = None,
     ) -> None:
         self.repairer = repairer or Repairer()
         self.decoder = SSEDecoder(max_event_size=max_event_size, keep_partial=True)
+        self.translator = translator
 
     def feed(self, data: bytes) -> list[Event]:
         repairer = self.repairer
@@ -32,12 +48,20 @@ class StreamRepair:
         try:
             sse_events = self.decoder.feed(data)
         except SSEEventTooLarge as exc:
-            out = repairer.feed_many(exc.events)
+            out = repairer.feed_many(self._translated(exc.events))
             repairer.fail("F09", "api_error", str(exc))
             return out
+        if self.translator is not None:
+            sse_events = self._translated(sse_events)
         if len(sse_events) == 1:
             return repairer.feed(sse_events[0])
         return repairer.feed_many(sse_events)
+
+    def _translated(self, events: list[SSEEvent]) -> list[SSEEvent]:
+        translator = self.translator
+        if translator is None:
+            return events
+        return [out for event in events for out in translator.feed(event)]
 
     def close(self) -> list[Event]:
         """End of the upstream body: the last, unterminated event is evidence too (F16)."""
@@ -49,14 +73,17 @@ class StreamRepair:
         except SSEEventTooLarge as exc:
             repairer.fail("F09", "api_error", str(exc))
             return []
-        out: list[Event] = []
+        whole: list[SSEEvent] = []
         for event in tail:
             if _parses(event.data) or event.data.strip() == "[DONE]":
-                out += repairer.feed(event)
+                whole.append(event)
             else:
                 # Cut mid-event by the end of the body: evidence of truncation (F16), not glue.
                 repairer.anomalies.record("F16", f"last event cut short: {event.data[:60]!r}")
-        return out + repairer.close()
+        translator = self.translator
+        if translator is not None:
+            whole = self._translated(whole) + translator.close()
+        return repairer.feed_many(whole) + repairer.close()
 
 
 def _parses(data: str) -> bool:

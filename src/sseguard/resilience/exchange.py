@@ -18,16 +18,20 @@ import orjson
 
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
+from sseguard.gateway.tokens import estimate
 from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
 from sseguard.protocol.repair import Failure, Repairer
-from sseguard.protocol.stream import StreamRepair
+from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
 from sseguard.resilience.continuation import continuation_body
 from sseguard.sse import SSEEvent
+from sseguard.translate.chunks_in import ChunkTranslator
+from sseguard.translate.completion_in import anthropic_error_from_openai, message_from_completion
+from sseguard.translate.errors import TranslationError
 from sseguard.upstream.client import UpstreamClient, UpstreamResponse, UpstreamUnreachable
 from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
@@ -214,7 +218,8 @@ class Exchange:
             rec.attempts.append(
                 Attempt(deployment.name, status, verdict.fault, error.message, seconds)
             )
-            rec.add_anomalies({verdict.fault: 1})
+            if verdict.fault:
+                rec.add_anomalies({verdict.fault: 1})
         return produced, verdict
 
     async def _attempt(
@@ -222,13 +227,16 @@ class Exchange:
     ) -> tuple[bool, verdicts.Verdict | None]:
         """One upstream request. ``produced`` tells whether the client got events from it."""
         timeouts = self.config.timeouts_for(deployment.name)
-        req = build(
-            deployment,
-            self.request.path,
-            self.request.query,
-            self.request.headers,
-            {**body, "stream": True},
-        )
+        try:
+            req = build(
+                deployment,
+                self.request.path,
+                self.request.query,
+                self.request.headers,
+                {**body, "stream": True},
+            )
+        except TranslationError as exc:
+            return False, verdicts.for_untranslatable(deployment.name, str(exc))
         started = time.monotonic()
         self._last_status = None
         cap = None
@@ -250,15 +258,23 @@ class Exchange:
         try:
             # The client sees the headers of the attempt that answered, not of failed ones.
             self.response_headers = resp.passed_on()
+            openai = deployment.kind == "openai-compatible"
             if resp.status != 200:
                 raw = redact(await resp.read_all(64 * 1024), deployment.secrets)
+                if openai:
+                    raw = anthropic_error_from_openai(resp.status, raw) or raw
                 return False, verdicts.for_status(resp.status, resp.headers, raw)
             if resp.content_type == "application/json":
-                return await self._from_json(resp, sink, deployment)
+                return await self._from_json(resp, sink, deployment, body["model"])
             if resp.content_type != "text/event-stream":
                 raw = redact(await resp.read_all(4096), deployment.secrets)
                 return False, verdicts.for_status(200, resp.headers, raw)
-            produced, clean_end = await self._pump(resp, sink, started, timeouts)
+            translator = None
+            if openai:
+                translator = ChunkTranslator(
+                    self.repairer.anomalies, model=body["model"], input_tokens=estimate(body)
+                )
+            produced, clean_end = await self._pump(resp, sink, started, timeouts, translator)
             if self.repairer.ended or produced:
                 return produced, None
             return False, verdicts.for_failure(self._cause or self.repairer.failure or _unknown())
@@ -269,12 +285,19 @@ class Exchange:
                 resp.close()
 
     async def _pump(
-        self, resp: UpstreamResponse, sink: Sink, started: float, timeouts: Timeouts
+        self,
+        resp: UpstreamResponse,
+        sink: Sink,
+        started: float,
+        timeouts: Timeouts,
+        translator: Translator | None,
     ) -> tuple[bool, bool]:
         """Read, repair, write. Holds a lone ``message_start`` until the next event, so an endless
         ``message_start`` loop (F11) is caught before the client is committed to this upstream."""
         r = self.repairer
-        pipe = StreamRepair(r, max_event_size=self.config.limits.max_event_bytes)
+        pipe = StreamRepair(
+            r, max_event_size=self.config.limits.max_event_bytes, translator=translator
+        )
         held: list[Event] = []
         produced = False
         first_deadline = started + timeouts.first_event
@@ -333,7 +356,7 @@ class Exchange:
         return True
 
     async def _from_json(
-        self, resp: UpstreamResponse, sink: Sink, deployment: Deployment
+        self, resp: UpstreamResponse, sink: Sink, deployment: Deployment, model: str
     ) -> tuple[bool, verdicts.Verdict | None]:
         """A stream was asked for and JSON came back (F25): render it as the stream it stands for."""
         raw = await resp.read_all(MAX_JSON_BODY)
@@ -341,6 +364,11 @@ class Exchange:
             message = orjson.loads(raw)
         except orjson.JSONDecodeError:
             message = None
+        if deployment.kind == "openai-compatible" and isinstance(message, dict):
+            completion = message_from_completion(message, model=model)
+            if completion is None:
+                raw = anthropic_error_from_openai(500, raw) or raw
+            message = completion
         if not isinstance(message, dict) or message.get("type") != "message":
             # An error object under a 200 is an upstream error; anything else is not an answer.
             is_error = isinstance(message, dict) and message.get("type") == "error"

@@ -25,7 +25,7 @@ class Verdict:
     """``retry``: same deployment again after ``wait`` s; ``fall_back``: next deployment; else answer."""
 
     error: GatewayError
-    fault: str
+    fault: str  # the FAULTS.md ID; "" when no upstream was at fault
     retry: bool = False
     fall_back: bool = False
     wait: float | None = None  # the upstream's retry-after, when it gave one
@@ -83,6 +83,16 @@ def for_failure(failure: Failure) -> Verdict:
     error = GatewayError(status, failure.message, failure.error_type)
     retry = failure.error_type in TRANSIENT_ERROR_TYPES and failure.fault != "F09"
     return Verdict(error, failure.fault, retry=retry)
+
+
+def for_untranslatable(deployment: str, reason: str) -> Verdict:
+    """The request has no equivalent in an OpenAI-compatible deployment's format: the client's
+    request, not the upstream, is at fault (400), and another deployment may still take it."""
+    error = GatewayError(
+        400,
+        f"{deployment}: the request cannot be sent to this OpenAI-compatible upstream: {reason}",
+    )
+    return Verdict(error, "", fall_back=True)
 
 
 def for_unreachable(message: str) -> Verdict:

@@ -12,6 +12,7 @@ from typing import Any
 import orjson
 
 from sseguard.config import Deployment
+from sseguard.translate.messages_to_chat import chat_request
 
 # Client headers forwarded as they are; everything else is dropped (credentials are re-added by
 # the deployment's auth style, content-length and encodings are the HTTP client's business).
@@ -36,6 +37,11 @@ def client_key(headers: dict[str, str]) -> str | None:
     return None
 
 
+# An OpenAI-compatible deployment's base URL is the one its SDK takes (``.../v1``); these are the
+# paths under it that stand for sseguard's Anthropic-side paths.
+OPENAI_PATHS = {"/v1/messages": "/chat/completions", "/v1/models": "/models"}
+
+
 def build(
     deployment: Deployment,
     path: str,
@@ -43,7 +49,12 @@ def build(
     client_headers: dict[str, str],
     body: dict[str, Any] | None,
 ) -> UpstreamRequest:
-    """``path`` is the client's path (``/v1/messages``); the query string is kept (``?beta=true``)."""
+    """``path`` is the client's path (``/v1/messages``); the query string is kept (``?beta=true``).
+
+    Raises ``TranslationError`` when an OpenAI-compatible deployment cannot express the request.
+    """
+    if deployment.kind == "openai-compatible":
+        return _openai(deployment, path, client_headers, body)
     url = deployment.base_url + path + (f"?{query}" if query else "")
     headers = {k: v for k, v in client_headers.items() if k in FORWARDED}
     headers.setdefault("anthropic-version", deployment.anthropic_version)
@@ -57,5 +68,24 @@ def build(
         if isinstance(body.get("model"), str):
             body = {**body, "model": deployment.upstream_model(body["model"])}
         data = orjson.dumps(body)
+        headers["content-type"] = "application/json"
+    return UpstreamRequest(url, headers, data)
+
+
+def _openai(
+    deployment: Deployment, path: str, client_headers: dict[str, str], body: dict[str, Any] | None
+) -> UpstreamRequest:
+    """No Anthropic headers and no query (``?beta=true`` means nothing there); the body in
+    chat.completions form, streamed with usage."""
+    url = deployment.base_url + OPENAI_PATHS[path]
+    headers = {k: v for k, v in client_headers.items() if k == "user-agent"}
+    headers.update(deployment.headers)
+    headers.update(deployment.auth_headers(client_key(client_headers)))
+    data = b""
+    if body is not None:
+        model = body.get("model")
+        if isinstance(model, str):
+            body = {**body, "model": deployment.upstream_model(model)}
+        data = orjson.dumps(chat_request(body))
         headers["content-type"] = "application/json"
     return UpstreamRequest(url, headers, data)
