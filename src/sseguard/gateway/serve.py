@@ -67,11 +67,13 @@ def app_factory() -> Gateway:
     """Each uvicorn worker builds its gateway from the options the CLI left in the environment."""
     options = ServeOptions(**orjson.loads(os.environ[OPTIONS_ENV]))
     config, _ = resolve(options)
-    log_to_stderr()
+    stop_logs = log_to_stderr()
     if config.observe.request_log is None:
-        return Gateway(config, observers=[log_request])
+        return Gateway(config, observers=[log_request], on_shutdown=[stop_logs])
     store = RequestLogStore(config.observe.request_log)
-    return Gateway(config, observers=[log_request, store.observe], on_shutdown=[store.close])
+    return Gateway(
+        config, observers=[log_request, store.observe], on_shutdown=[stop_logs, store.close]
+    )
 
 
 def serve(options: ServeOptions) -> None:
@@ -107,6 +109,10 @@ def serve(options: ServeOptions) -> None:
             f"sseguard: cannot listen on {server.host}:{server.port}: {exc.strerror or exc} "
             "(choose another with --port, or --port 0 for any free one)"
         ) from None
+    # uvicorn wraps a passed fd as a Unix socket, so the event loop never turns Nagle off for the
+    # connections it accepts; small event writes then wait for the client's delayed ACK (up to
+    # 40 ms each). Accepted sockets inherit the option from the listener on Linux.
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
     print(

@@ -9,7 +9,8 @@ from __future__ import annotations
 import logging
 import queue
 import sys
-from logging.handlers import QueueHandler, QueueListener
+import threading
+from collections.abc import Callable
 
 import orjson
 
@@ -18,23 +19,49 @@ from sseguard.observe.record import RequestRecord
 REQUEST_LOGGER = logging.getLogger("sseguard.request")
 
 
+_pending: queue.SimpleQueue[RequestRecord | None] | None = None  # set by log_to_stderr
+
+
 def log_request(rec: RequestRecord) -> None:
-    if REQUEST_LOGGER.isEnabledFor(logging.INFO):
-        REQUEST_LOGGER.info(orjson.dumps(rec.as_dict()).decode())
+    """Hands the finished record to the log thread when there is one: the JSON encoding and the
+    logging machinery then run off the event loop."""
+    if _pending is not None:
+        _pending.put(rec)
+    elif REQUEST_LOGGER.isEnabledFor(logging.INFO):
+        _emit(rec)
 
 
-def log_to_stderr(level: int = logging.INFO) -> QueueListener:
-    """Bare JSON lines on stderr: what log shippers and ``jq`` expect.
+def _emit(rec: RequestRecord) -> None:
+    REQUEST_LOGGER.info(orjson.dumps(rec.as_dict()).decode())
 
-    Written by a thread behind a queue: a slow or full stderr pipe must never stall the event loop
-    that relays every stream.
+
+def log_to_stderr(level: int = logging.INFO) -> Callable[[], None]:
+    """Bare JSON lines on stderr: what log shippers and ``jq`` expect. Returns the stop function.
+
+    Written by a thread: a slow or full stderr pipe must never stall the event loop that relays
+    every stream. Handlers added to the ``sseguard.request`` logger run on that thread too.
     """
+    global _pending
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    records: queue.SimpleQueue[logging.LogRecord] = queue.SimpleQueue()
-    listener = QueueListener(records, handler)
-    listener.start()
-    REQUEST_LOGGER.handlers[:] = [QueueHandler(records)]
+    REQUEST_LOGGER.handlers[:] = [handler]
     REQUEST_LOGGER.setLevel(level)
     REQUEST_LOGGER.propagate = False
-    return listener
+    pending: queue.SimpleQueue[RequestRecord | None] = queue.SimpleQueue()
+
+    def run() -> None:
+        while (rec := pending.get()) is not None:
+            if REQUEST_LOGGER.isEnabledFor(logging.INFO):
+                _emit(rec)
+
+    thread = threading.Thread(target=run, name="sseguard-request-log-lines", daemon=True)
+    thread.start()
+    _pending = pending
+
+    def stop() -> None:
+        global _pending
+        _pending = None
+        pending.put(None)
+        thread.join()
+
+    return stop

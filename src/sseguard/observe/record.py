@@ -7,7 +7,7 @@ them. It never holds a provider key or a request body.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 
@@ -88,6 +88,13 @@ class RequestRecord:
         self.duration = self.elapsed()
 
     def as_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out.pop("_t0")
+        # Field by field: dataclasses.asdict deep-copies recursively and cost more than the
+        # whole rest of a request's bookkeeping.
+        out = {name: getattr(self, name) for name in _PUBLIC_FIELDS}
+        out["deployments"] = list(self.deployments)
+        out["attempts"] = [asdict(a) for a in self.attempts]
+        out["anomalies"] = dict(self.anomalies)
         return out
+
+
+_PUBLIC_FIELDS = tuple(f.name for f in fields(RequestRecord) if not f.name.startswith("_"))

@@ -206,7 +206,7 @@ def _row(rec: dict[str, Any]) -> tuple[Any, ...]:
     return tuple(values)
 
 
-_STOP: dict[str, Any] = {}  # the queue's end marker, compared by identity
+_STOP = None  # the queue's end marker
 
 
 class RequestLogStore:
@@ -236,7 +236,7 @@ class RequestLogStore:
         except sqlite3.Error as exc:
             self._conn.close()
             raise RequestLogError(f"{self.path}: {exc}") from None
-        self._queue: queue.Queue[dict[str, Any]] = queue.Queue(maxsize=queue_rows)
+        self._queue: queue.Queue[RequestRecord | None] = queue.Queue(maxsize=queue_rows)
         self._closed = False
         # A daemon: a worker killed without its lifespan shutdown must still be able to exit.
         self._writer = threading.Thread(target=self._run, name="sseguard-request-log", daemon=True)
@@ -253,7 +253,7 @@ class RequestLogStore:
             self.rejected += 1
             return
         try:
-            self._queue.put_nowait(rec.as_dict())
+            self._queue.put_nowait(rec)  # finished, no longer written to: made a row off the loop
         except queue.Full:
             self.rejected += 1
             if self.rejected == 1:
@@ -272,7 +272,7 @@ class RequestLogStore:
 
     def _run(self) -> None:
         stop = False
-        while not stop:
+        while not stop:  # until the end marker, after writing what came before it
             batch = [self._queue.get()]
             deadline = time.monotonic() + self.flush_interval
             while len(batch) < self.batch_rows and batch[-1] is not _STOP:
@@ -283,13 +283,12 @@ class RequestLogStore:
                     batch.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
-            if batch[-1] is _STOP:
-                batch.pop()
-                stop = True
-            if batch:
-                self._write(batch)
+            records = [rec for rec in batch if rec is not _STOP]
+            stop = len(records) < len(batch)
+            if records:
+                self._write(records)
 
-    def _write(self, batch: list[dict[str, Any]]) -> None:
+    def _write(self, batch: list[RequestRecord]) -> None:
         try:
             _retry_locked(partial(self._insert, batch))
             self.written += len(batch)
@@ -299,16 +298,16 @@ class RequestLogStore:
             self.failed += len(batch)
             LOGGER.warning("request log %s: %d records not written: %s", self.path, len(batch), exc)
 
-    def _insert(self, batch: list[dict[str, Any]]) -> None:
+    def _insert(self, batch: list[RequestRecord]) -> None:
         self._conn.execute("BEGIN IMMEDIATE")
         try:
-            self._conn.executemany(INSERT_REQUEST, [_row(rec) for rec in batch])
+            self._conn.executemany(INSERT_REQUEST, [_row(rec.as_dict()) for rec in batch])
             self._conn.executemany(
                 INSERT_ANOMALY,
                 [
-                    (rec["request_id"], fault, count)
+                    (rec.request_id, fault, count)
                     for rec in batch
-                    for fault, count in rec["anomalies"].items()
+                    for fault, count in rec.anomalies.items()
                 ],
             )
             self._conn.execute("COMMIT")

@@ -28,6 +28,7 @@ from sseguard.protocol.repair import Failure, Repairer
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
 from sseguard.resilience.continuation import continuation_body
+from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
 from sseguard.translate.chunks_in import ChunkTranslator
 from sseguard.translate.completion_in import anthropic_error_from_openai, message_from_completion
@@ -301,46 +302,57 @@ class Exchange:
         held: list[Event] = []
         produced = False
         first_deadline = started + timeouts.first_event
-        while True:
-            now = time.monotonic()
-            if produced or held:
-                limit = timeouts.idle
-                why = f"the upstream stalled: nothing for {timeouts.idle:g} s (idle timeout)"
-            else:
-                limit = max(0.0, first_deadline - now)
-                why = f"the upstream sent no event within {timeouts.first_event:g} s (first-event timeout)"
-            if self._deadline - now < limit:
-                limit = max(0.0, self._deadline - now)
-                why = f"the request reached its total time limit of {timeouts.total:g} s"
-            try:
-                async with asyncio.timeout(limit):
-                    chunk = await resp.read_chunk()
-            except TimeoutError:
-                r.fail("F21", "timeout_error", why)
-                return produced, False
-            except (aiohttp.ClientError, OSError) as exc:
-                events = pipe.close()
-                if not r.ended:
-                    self._cause = Failure(
-                        "F20",
-                        "api_error",
-                        f"the upstream connection broke mid-stream ({type(exc).__name__})",
-                    )
-                    r.fail("F20", "api_error", self._cause.message)
-                produced = await self._deliver(sink, held, events) or produced
-                return produced, False
-            self.record.bytes_in += len(chunk)
-            if self._tap is not None and self.capture is not None:
-                self.capture.add_to(self._tap.raw, chunk)
-            if not chunk:
-                events = pipe.close()
-                produced = await self._deliver(sink, held, events) or produced
-                return produced, True
-            events = pipe.feed(chunk)
-            if events:
-                produced = await self._deliver(sink, held, events) or produced
-            if r.ended or r.failed:
-                return produced, r.ended
+        watchdog = Watchdog()
+        try:
+            while True:
+                now = time.monotonic()
+                limit = timeouts.idle if produced or held else max(0.0, first_deadline - now)
+                if self._deadline - now < limit:
+                    limit = max(0.0, self._deadline - now)
+                watchdog.arm(limit)
+                try:
+                    try:
+                        chunk = await resp.read_chunk()
+                    finally:
+                        watchdog.disarm()  # before anything else awaits: writes are not reads
+                except asyncio.CancelledError:
+                    if not watchdog.consume():
+                        raise
+                    r.fail("F21", "timeout_error", self._why_timed_out(timeouts, produced or held))
+                    return produced, False
+                except (aiohttp.ClientError, OSError) as exc:
+                    events = pipe.close()
+                    if not r.ended:
+                        self._cause = Failure(
+                            "F20",
+                            "api_error",
+                            f"the upstream connection broke mid-stream ({type(exc).__name__})",
+                        )
+                        r.fail("F20", "api_error", self._cause.message)
+                    produced = await self._deliver(sink, held, events) or produced
+                    return produced, False
+                self.record.bytes_in += len(chunk)
+                if self._tap is not None and self.capture is not None:
+                    self.capture.add_to(self._tap.raw, chunk)
+                if not chunk:
+                    events = pipe.close()
+                    produced = await self._deliver(sink, held, events) or produced
+                    return produced, True
+                events = pipe.feed(chunk)
+                if events:
+                    produced = await self._deliver(sink, held, events) or produced
+                if r.ended or r.failed:
+                    return produced, r.ended
+        finally:
+            watchdog.close()
+
+    def _why_timed_out(self, timeouts: Timeouts, started: bool | list[Event]) -> str:
+        """The timeout that ended a read, in words for the client and the log."""
+        if self._deadline - time.monotonic() <= 0.001:
+            return f"the request reached its total time limit of {timeouts.total:g} s"
+        if started:
+            return f"the upstream stalled: nothing for {timeouts.idle:g} s (idle timeout)"
+        return f"the upstream sent no event within {timeouts.first_event:g} s (first-event timeout)"
 
     async def _deliver(self, sink: Sink, held: list[Event], events: list[Event]) -> bool:
         """Write events, except a stream's very first ``message_start`` while it is alone."""
