@@ -123,6 +123,7 @@ class StreamSink:
 
     async def _commit(self) -> None:
         self.committed = True
+        self._record.status = 200
         await self._send(
             {
                 "type": "http.response.start",

@@ -137,6 +137,8 @@ def serve(options: ServeOptions) -> None:
         http="httptools",
         lifespan="on",
         access_log=False,
+        # Client addresses are not used; the X-Forwarded-* middleware would only add a call layer.
+        proxy_headers=False,
         log_level="warning",
         timeout_graceful_shutdown=int(server.shutdown_grace),
     )
