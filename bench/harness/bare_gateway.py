@@ -1,0 +1,62 @@
+"""sseguard's gateway with every per-request observer switched off: no request log, no JSON log
+line, no metrics update when a request ends. Benchmark only, to measure what observation costs end
+to end; sseguard itself has no such switch (only the request log can be turned off, in the
+configuration).
+
+What stays, because it is inline in the streaming sink: the per-write counters of the request
+record (events, bytes, inter-event gaps), which ``bench/observe_overhead.py`` measures on their own.
+Everything else is started as ``sseguard serve`` starts it (the same socket, uvicorn options).
+
+Run: ``python -m harness.bare_gateway --upstream http://127.0.0.1:9000 --port 8090`` (from bench/).
+"""
+
+from __future__ import annotations
+
+import argparse
+import socket
+import sys
+from typing import Any
+
+from harness.upstream import raise_nofile
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--upstream", required=True)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8090)
+    args = parser.parse_args(argv)
+    raise_nofile()
+
+    import uvicorn
+
+    from sseguard.config import Config
+    from sseguard.gateway.app import Gateway
+
+    gateway: Any = Gateway(Config.single_upstream(args.upstream, None), observers=())
+    if not hasattr(gateway, "observers") or not hasattr(gateway.metrics, "add_gaps"):
+        sys.exit("bare_gateway: sseguard's Gateway changed; update bench/harness/bare_gateway.py")
+    gateway.observers = ()  # also drops the metrics' own per-request observer
+
+    def no_gaps(tally: Any) -> None:
+        return None
+
+    gateway.metrics.add_gaps = no_gaps
+    sock = socket.create_server((args.host, args.port), backlog=4096)
+    # As sseguard serve does: accepted connections inherit it (uvicorn treats an fd as AF_UNIX).
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    print(f"bare sseguard listening on http://{args.host}:{args.port}", file=sys.stderr, flush=True)
+    uvicorn.run(
+        gateway,
+        fd=sock.fileno(),
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        proxy_headers=False,
+        log_level="warning",
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""CPU time and memory of a process and its descendants, from the kernel's own accounting in /proc.
+
+A proxy's cost is read from outside the proxy: ``utime + stime`` of each live process of its tree
+(uvicorn's workers, nginx's master and worker) and their resident memory. Linux only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+def _children(pid: int) -> list[int]:
+    out: list[int] = []
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/children") as f:
+                out += [int(x) for x in f.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def tree(pid: int) -> list[int]:
+    """``pid`` and all its live descendants."""
+    seen = [pid]
+    i = 0
+    while i < len(seen):
+        seen += _children(seen[i])
+        i += 1
+    return seen
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of the live processes of the tree (threads included)."""
+    total = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        # After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)).
+        total += int(fields[11]) + int(fields[12])
+    return total / CLK_TCK
+
+
+@dataclass(frozen=True, slots=True)
+class Memory:
+    rss_kib: int  # resident now, summed over the tree
+    hwm_kib: int  # each process's peak resident set, summed (an upper bound of the tree's peak)
+    processes: int
+
+
+def memory(pid: int) -> Memory:
+    rss = hwm = n = 0
+    for p in tree(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        rss += int(line.split()[1])
+                    elif line.startswith("VmHWM:"):
+                        hwm += int(line.split()[1])
+            n += 1
+        except OSError:
+            continue
+    return Memory(rss, hwm, n)
+
+
+def cpu_count_allowed() -> int:
+    return len(os.sched_getaffinity(0))
