@@ -366,21 +366,27 @@ class _StatusNotingSend:
 
 
 async def _until_disconnect(work: Any, receive: Receive) -> None:
-    """Run ``work``; if the client disconnects first, cancel it, which closes the upstream (F36)."""
-    task = asyncio.ensure_future(work)
+    """Run ``work`` in this task; if the client disconnects first, cancel it, which closes the
+    upstream (F36). One watcher task beside the request's own, not a second task for the work."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
 
     async def watch() -> None:
+        nonlocal gone
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
+                gone = True
                 task.cancel()
                 return
 
     watcher = asyncio.ensure_future(watch())
     try:
-        await task
+        await work
     except asyncio.CancelledError:
-        if watcher.done():
+        # Ours alone: the client left. Anyone else's (the server's shutdown) propagates.
+        if gone and task.uncancel() == 0:
             raise ClientGone from None
         raise
     finally:

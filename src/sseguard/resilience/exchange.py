@@ -28,6 +28,7 @@ from sseguard.protocol.repair import Failure, Repairer
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
 from sseguard.resilience.continuation import continuation_body
+from sseguard.resilience.pinger import Pinger
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
 from sseguard.translate.chunks_in import ChunkTranslator
@@ -88,12 +89,13 @@ class Exchange:
 
     async def run(self, sink: Sink) -> None:
         self._deadline = time.monotonic() + self.config.timeouts.total
-        pinger = asyncio.create_task(self._pinger(sink)) if sink.streaming else None
+        # Pings also while retrying or resuming (F22), so every state of the stream is covered.
+        pinger = Pinger(sink, self.config.timeouts.ping_interval) if sink.streaming else None
         try:
             await self._run(sink)
         finally:
             if pinger is not None:
-                pinger.cancel()
+                pinger.close()
             self._fill_record()
 
     def _fill_record(self) -> None:
@@ -396,16 +398,6 @@ class Exchange:
         if r.ended or produced:
             return produced, None
         return False, verdicts.for_failure(r.failure or _unknown())
-
-    async def _pinger(self, sink: Sink) -> None:
-        """A ping after ``ping_interval`` of silence, also while retrying or resuming (F22)."""
-        interval = self.config.timeouts.ping_interval
-        while True:
-            delay = sink.last_write + interval - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-                continue
-            await sink.ping()
 
     def _why_not_resumed(self, out_of_time: bool) -> str:
         """Which mid-stream rule kept this stream from a resume, for the client's error message."""

@@ -1,0 +1,65 @@
+"""The ping timer (F22): a ping after each interval of silence, none while events flow, none after
+close, and a failed ping ends the pinging instead of raising into the loop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from sseguard.resilience.pinger import Pinger
+
+
+class Sink:
+    def __init__(self, fail: bool = False) -> None:
+        self.last_write = time.monotonic()
+        self.pings = 0
+        self.fail = fail
+        self.pinged = asyncio.Event()
+
+    async def ping(self) -> None:
+        self.pings += 1
+        self.last_write = time.monotonic()
+        self.pinged.set()
+        if self.fail:
+            raise ConnectionResetError("client gone")
+
+
+def test_silence_gets_pings_and_close_stops_them() -> None:
+    async def main() -> int:
+        sink = Sink()
+        pinger = Pinger(sink, 0.01)
+        for _ in range(3):
+            sink.pinged.clear()
+            await asyncio.wait_for(sink.pinged.wait(), timeout=5)
+        pinger.close()
+        seen = sink.pings
+        await asyncio.sleep(0.05)
+        assert sink.pings == seen
+        return seen
+
+    assert asyncio.run(main()) == 3
+
+
+def test_writes_keep_pings_away() -> None:
+    async def main() -> int:
+        sink = Sink()
+        pinger = Pinger(sink, 0.5)
+        for _ in range(60):  # an event every 10 ms for 0.6 s: never 0.5 s of silence
+            await asyncio.sleep(0.01)
+            sink.last_write = time.monotonic()
+        pinger.close()
+        return sink.pings
+
+    assert asyncio.run(main()) == 0
+
+
+def test_a_failed_ping_stops_pinging() -> None:
+    async def main() -> int:
+        sink = Sink(fail=True)
+        pinger = Pinger(sink, 0.01)
+        await asyncio.wait_for(sink.pinged.wait(), timeout=5)
+        await asyncio.sleep(0.05)
+        pinger.close()
+        return sink.pings
+
+    assert asyncio.run(main()) == 1
