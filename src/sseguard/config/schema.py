@@ -70,6 +70,7 @@ _CORE_EVENTS = frozenset(
     }
 )
 MASK = "**********"
+ROUTE_CACHE_SIZE = 4096
 _M = TypeVar("_M", bound=BaseModel)
 
 
@@ -429,6 +430,9 @@ class Config(_Model):
     routes: tuple[Route, ...] = ()
 
     _by_name: dict[str, Deployment] = PrivateAttr(default_factory=dict)
+    # Routes by client model name: the globs are matched once per name, not once per request.
+    # Clients choose the names, so the cache is bounded.
+    _routes_for: dict[str, Route | None] = PrivateAttr(default_factory=dict)
 
     @model_validator(mode="after")
     def _cross_check(self) -> Self:
@@ -460,7 +464,13 @@ class Config(_Model):
 
     def route_for(self, model: str) -> Route | None:
         """The first route whose glob matches the client's model name."""
-        return next((r for r in self.routes if r.matches(model)), None)
+        cache = self._routes_for
+        if model in cache:
+            return cache[model]
+        route = next((r for r in self.routes if r.matches(model)), None)
+        if len(cache) < ROUTE_CACHE_SIZE:
+            cache[model] = route
+        return route
 
     def deployment(self, name: str) -> Deployment:
         try:

@@ -56,6 +56,9 @@ class AnthropicFraming:
     ping = PING_FRAME
 
     def encode(self, events: list[Event]) -> bytes:
+        if len(events) == 1:  # a paced stream: one event per upstream read, the common case
+            event = events[0]
+            return encode(event.type, event.data)
         return b"".join([encode(e.type, e.data) for e in events])
 
 
