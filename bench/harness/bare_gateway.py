@@ -25,6 +25,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--upstream", required=True)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
+    parser.add_argument(
+        "--keep-metrics",
+        action="store_true",
+        help="keep the Prometheus metrics (the record's one observer that is not a log)",
+    )
     args = parser.parse_args(argv)
     raise_nofile()
 
@@ -36,12 +41,13 @@ def main(argv: list[str] | None = None) -> None:
     gateway: Any = Gateway(Config.single_upstream(args.upstream, None), observers=())
     if not hasattr(gateway, "observers") or not hasattr(gateway.metrics, "add_gaps"):
         sys.exit("bare_gateway: sseguard's Gateway changed; update bench/harness/bare_gateway.py")
-    gateway.observers = ()  # also drops the metrics' own per-request observer
+    if not args.keep_metrics:
+        gateway.observers = ()  # also drops the metrics' own per-request observer
 
-    def no_gaps(tally: Any) -> None:
-        return None
+        def no_gaps(tally: Any) -> None:
+            return None
 
-    gateway.metrics.add_gaps = no_gaps
+        gateway.metrics.add_gaps = no_gaps
     sock = socket.create_server((args.host, args.port), backlog=4096)
     # As sseguard serve does: accepted connections inherit it (uvicorn treats an fd as AF_UNIX).
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -12,8 +12,6 @@ import sys
 import threading
 from collections.abc import Callable
 
-import orjson
-
 from sseguard.observe.record import RequestRecord
 
 REQUEST_LOGGER = logging.getLogger("sseguard.request")
@@ -32,7 +30,7 @@ def log_request(rec: RequestRecord) -> None:
 
 
 def _emit(rec: RequestRecord) -> None:
-    REQUEST_LOGGER.info(orjson.dumps(rec.as_dict()).decode())
+    REQUEST_LOGGER.info(rec.json().decode())
 
 
 def log_to_stderr(level: int = logging.INFO) -> Callable[[], None]:

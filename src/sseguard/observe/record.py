@@ -7,8 +7,10 @@ them. It never holds a provider key or a request body.
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
+
+import orjson
 
 
 @dataclass(slots=True)
@@ -88,13 +90,11 @@ class RequestRecord:
         self.duration = self.elapsed()
 
     def as_dict(self) -> dict[str, Any]:
-        # Field by field: dataclasses.asdict deep-copies recursively and cost more than the
-        # whole rest of a request's bookkeeping.
-        out = {name: getattr(self, name) for name in _PUBLIC_FIELDS}
-        out["deployments"] = list(self.deployments)
-        out["attempts"] = [asdict(a) for a in self.attempts]
-        out["anomalies"] = dict(self.anomalies)
+        """Plain JSON types, a copy. orjson serializes the dataclass natively (private fields
+        left out) several times faster than dataclasses.asdict copies it."""
+        out: dict[str, Any] = orjson.loads(self.json())
         return out
 
-
-_PUBLIC_FIELDS = tuple(f.name for f in fields(RequestRecord) if not f.name.startswith("_"))
+    def json(self) -> bytes:
+        """The record as one JSON object: the log line."""
+        return orjson.dumps(self)

@@ -1,0 +1,164 @@
+"""Instructions per relayed event, counted by valgrind's callgrind: the noise-free companion of
+bench/run.py's CPU seconds.
+
+CPU time on a shared machine moves by tens of percent between repeats (docs/benchmarks.md), which
+hides differences of a few percent such as what observation costs. An instruction count does not
+depend on what else runs. Each variant of the gateway runs under callgrind with instrumentation off
+through start-up and a warm-up stream, on for N paced streams sent one after another (one event per
+read, the real case), then off; the count over the events relayed is the figure.
+
+    python3 bench/instructions.py              # default gateway and the no-observer gateway
+    python3 bench/instructions.py --streams 10 # quicker
+
+Installs valgrind with apt-get if missing. Callgrind runs the gateway ~50x slower; a paced stream
+leaves it the time it needs, so the stream keeps one event per read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from harness.targets import (
+    SSEGUARD,
+    VENV_PY,
+    Process,
+    _spawn,
+    _sseguard_config,
+    _wait_port,
+    check_stream,
+    free_port,
+    run_cmd,
+    start_upstream,
+)
+
+VARIANTS = {
+    "sseguard": "sseguard serve --upstream URL: the default (request log, JSON log line, metrics)",
+    "sseguard-nolog": 'the default with the request log off (observe.request_log: "")',
+    "sseguard-metrics": "the record and the Prometheus metrics only: no JSON log line, no request log",
+    "sseguard-bare": "the same gateway with no per-request observer (bench/harness/bare_gateway.py)",
+}
+STARTUP_TIMEOUT = 600.0  # Python's imports under callgrind take minutes
+
+
+def log(message: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def ensure_valgrind() -> str:
+    found = shutil.which("valgrind")
+    if found:
+        return found
+    log("valgrind is not installed: installing Debian's valgrind package with apt-get (needs root)")
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run_cmd(["apt-get", "update", "-qq"], log, env)
+    run_cmd(["apt-get", "install", "-y", "-qq", "valgrind"], log, env)
+    return shutil.which("valgrind") or "valgrind"
+
+
+def control(*args: str) -> None:
+    subprocess.run(["callgrind_control", *args], check=True, capture_output=True, timeout=120)
+
+
+def total_instructions(out_dir: Path) -> int:
+    """The sum of the dumps' totals (``callgrind_control -d`` writes one file per dump, exit one
+    more; with instrumentation off outside the measured streams, the rest count nothing)."""
+    total = 0
+    for path in out_dir.glob("callgrind.out.*"):
+        match = re.search(rb"^totals: (\d+)", path.read_bytes(), re.MULTILINE)
+        if match:
+            total += int(match.group(1))
+    return total
+
+
+def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[str, object]:
+    port = free_port()
+    if name == "sseguard":
+        cmd = [str(SSEGUARD), "serve", "--upstream", upstream.url, "--port", str(port)]
+    elif name == "sseguard-nolog":
+        conf = _sseguard_config(workdir, upstream.url)
+        cmd = [str(SSEGUARD), "serve", "--config", str(conf), "--port", str(port)]
+    else:
+        cmd = [str(VENV_PY), "-m", "harness.bare_gateway", "--upstream", upstream.url]
+        cmd += ["--port", str(port)]
+        if name == "sseguard-metrics":
+            cmd.append("--keep-metrics")
+    out_dir = workdir / name
+    out_dir.mkdir()
+    grind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes"]
+    grind.append(f"--callgrind-out-file={out_dir}/callgrind.out.%p")
+    proc, logs = _spawn([*grind, *cmd], out_dir, name, None)
+    target = Process(name, f"http://127.0.0.1:{port}", proc, out_dir, logs)
+    try:
+        log(f"{name}: starting under callgrind (minutes: Python's imports run ~50x slower)")
+        _wait_port(port, proc, STARTUP_TIMEOUT)
+        check_stream(target.url, timeout=300)  # warm-up: first-use paths are not the steady state
+        control("-i", "on")
+        events = 0
+        started = time.monotonic()
+        for i in range(streams):
+            events += check_stream(target.url, timeout=300)[1]
+            log(f"{name}: stream {i + 1}/{streams}, {events} events so far")
+        control("-d")
+        control("-i", "off")
+        seconds = time.monotonic() - started
+    finally:
+        target.stop()
+    instructions = total_instructions(out_dir)
+    return {
+        "description": VARIANTS[name],
+        "streams": streams,
+        "events": events,
+        "instructions": instructions,
+        "instructions_per_event": round(instructions / events) if events else None,
+        "seconds": round(seconds, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, default=30, help="paced streams per variant (30)")
+    parser.add_argument("--out", type=Path, help="JSON file for the figures")
+    args = parser.parse_args()
+    ensure_valgrind()
+    workdir = Path(tempfile.mkdtemp(prefix="sseguard-instructions-"))
+    upstream = start_upstream(workdir, deltas=64, pace_ms=20.0, cpus=None)
+    results: dict[str, dict[str, object]] = {}
+    try:
+        for name in VARIANTS:
+            results[name] = measure(name, upstream, workdir, args.streams)
+            log(f"{name}: {results[name]['instructions_per_event']:,} instructions per event")
+    finally:
+        upstream.stop()
+    full = results["sseguard"]["instructions_per_event"]
+    bare = results["sseguard-bare"]["instructions_per_event"]
+    assert isinstance(full, int) and isinstance(bare, int)
+    nolog = results["sseguard-nolog"]["instructions_per_event"]
+    metrics = results["sseguard-metrics"]["instructions_per_event"]
+    assert isinstance(nolog, int) and isinstance(metrics, int)
+    # Shares of the no-observer gateway's instructions per event (which keeps the record's
+    # per-write counters; bench/observe_overhead.py measures those alone).
+    summary = {
+        "results": results,
+        "all_observation_pct": round(100 * (full - bare) / bare, 2),
+        "metrics_pct": round(100 * (metrics - bare) / bare, 2),
+        "json_log_line_pct": round(100 * (nolog - metrics) / bare, 2),
+        "request_log_pct": round(100 * (full - nolog) / bare, 2),
+    }
+    text = json.dumps(summary, indent=2)
+    print(text)
+    if args.out:
+        args.out.write_text(text + "\n")
+    log(f"work files in {workdir}")
+
+
+if __name__ == "__main__":
+    main()
