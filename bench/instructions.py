@@ -125,7 +125,7 @@ def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[s
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--streams", type=int, default=30, help="paced streams per variant (30)")
+    parser.add_argument("--streams", type=int, default=20, help="paced streams per variant (20)")
     parser.add_argument("--out", type=Path, help="JSON file for the figures")
     args = parser.parse_args()
     ensure_valgrind()
