@@ -1,5 +1,6 @@
 """Debian's Chromium for the playground test: found, or installed with apt-get when this is a Debian
-machine where we may (root), so the test command installs what it needs like node_env does.
+machine where we may (root, or passwordless sudo), so the test command installs what it needs like
+node_env does.
 
 A missing browser that cannot be installed is a test error that says what to do, never a skip.
 """
@@ -43,7 +44,9 @@ def chromium() -> str:
     if path:
         return path
     apt = shutil.which("apt-get")
-    if apt is None or os.geteuid() != 0:
+    # As root, or through passwordless sudo: either way the test command installs what it needs.
+    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
+    if apt is None or (sudo and shutil.which("sudo") is None):
         raise BrowserEnvError(
             "the playground test needs Chromium: install Debian's `chromium` package "
             "(`apt-get install chromium`) or put a chromium binary on PATH, and rerun"
@@ -55,7 +58,10 @@ def chromium() -> str:
         if path:
             return path
         env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in ([apt, "update", "-qq"], [apt, "install", "-y", "-qq", "chromium"]):
+        for cmd in (
+            [*sudo, apt, "update", "-qq"],
+            [*sudo, apt, "install", "-y", "-qq", "chromium"],
+        ):
             print(f"[browser_env] {' '.join(cmd)}", file=sys.stderr, flush=True)
             proc = subprocess.run(
                 cmd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
