@@ -14,17 +14,9 @@ from sseguard.config import Config
 from sseguard.gateway.errors import GatewayError
 from sseguard.upstream.client import UpstreamClient
 from sseguard.upstream.redact import redact
-from sseguard.upstream.request import build
+from sseguard.upstream.request import build, estimate_input_tokens
 
 ESTIMATE_HEADER = "x-sseguard-token-estimate"
-CHARS_PER_TOKEN = 4  # a rough mean for English text and JSON; an estimate is labelled as one
-
-
-def estimate(body: dict[str, Any]) -> int:
-    """Characters of everything the model would read, over four."""
-    parts = [body.get("system"), body.get("messages"), body.get("tools")]
-    size = sum(len(orjson.dumps(p)) for p in parts if p is not None)
-    return max(1, size // CHARS_PER_TOKEN)
 
 
 async def count_tokens(
@@ -48,4 +40,8 @@ async def count_tokens(
         reply = await client.fetch(req, timeout=config.timeouts.first_event, limit=64 * 1024)
         if reply is not None and reply.status != 404:
             return reply.status, reply.headers, redact(reply.body, deployment.secrets)
-    return 200, {ESTIMATE_HEADER: "true"}, orjson.dumps({"input_tokens": estimate(body)})
+    return (
+        200,
+        {ESTIMATE_HEADER: "true"},
+        orjson.dumps({"input_tokens": estimate_input_tokens(body)}),
+    )

@@ -14,11 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import aiohttp
-import orjson
 
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
-from sseguard.gateway.tokens import estimate
 from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, Event
@@ -31,10 +29,9 @@ from sseguard.resilience.continuation import continuation_body
 from sseguard.resilience.pinger import Pinger
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
-from sseguard.translate.chunks_in import ChunkTranslator
-from sseguard.translate.completion_in import anthropic_error_from_openai, message_from_completion
 from sseguard.translate.errors import TranslationError
 from sseguard.upstream.client import UpstreamClient, UpstreamResponse, UpstreamUnreachable
+from sseguard.upstream.formats import UpstreamFormat, format_of
 from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
 
@@ -261,22 +258,18 @@ class Exchange:
         try:
             # The client sees the headers of the attempt that answered, not of failed ones.
             self.response_headers = resp.passed_on()
-            openai = deployment.kind == "openai-compatible"
+            fmt = format_of(deployment)
             if resp.status != 200:
                 raw = redact(await resp.read_all(64 * 1024), deployment.secrets)
-                if openai:
-                    raw = anthropic_error_from_openai(resp.status, raw) or raw
-                return False, verdicts.for_status(resp.status, resp.headers, raw)
+                return False, verdicts.for_status(
+                    resp.status, resp.headers, fmt.error_body(resp.status, raw)
+                )
             if resp.content_type == "application/json":
-                return await self._from_json(resp, sink, deployment, body["model"])
+                return await self._from_json(resp, sink, deployment, fmt, body["model"])
             if resp.content_type != "text/event-stream":
                 raw = redact(await resp.read_all(4096), deployment.secrets)
                 return False, verdicts.for_status(200, resp.headers, raw)
-            translator = None
-            if openai:
-                translator = ChunkTranslator(
-                    self.repairer.anomalies, model=body["model"], input_tokens=estimate(body)
-                )
+            translator = fmt.translator(self.repairer.anomalies, body)
             produced, clean_end = await self._pump(resp, sink, started, timeouts, translator)
             if self.repairer.ended or produced:
                 return produced, None
@@ -370,24 +363,20 @@ class Exchange:
         return True
 
     async def _from_json(
-        self, resp: UpstreamResponse, sink: Sink, deployment: Deployment, model: str
+        self,
+        resp: UpstreamResponse,
+        sink: Sink,
+        deployment: Deployment,
+        fmt: UpstreamFormat,
+        model: str,
     ) -> tuple[bool, verdicts.Verdict | None]:
         """A stream was asked for and JSON came back (F25): render it as the stream it stands for."""
         raw = await resp.read_all(MAX_JSON_BODY)
-        try:
-            message = orjson.loads(raw)
-        except orjson.JSONDecodeError:
-            message = None
-        if deployment.kind == "openai-compatible" and isinstance(message, dict):
-            completion = message_from_completion(message, model=model)
-            if completion is None:
-                raw = anthropic_error_from_openai(500, raw) or raw
-            message = completion
-        if not isinstance(message, dict) or message.get("type") != "message":
+        message, error = fmt.json_answer(raw, model)
+        if message is None:
             # An error object under a 200 is an upstream error; anything else is not an answer.
-            is_error = isinstance(message, dict) and message.get("type") == "error"
-            body = redact(raw[:65536], deployment.secrets)
-            return False, verdicts.for_status(500 if is_error else 200, resp.headers, body)
+            body = redact((error or raw)[:65536], deployment.secrets)
+            return False, verdicts.for_status(500 if error else 200, resp.headers, body)
         r = self.repairer
         r.anomalies.record("F25", "the upstream answered a stream request with JSON; rendered")
         out: list[Event] = []

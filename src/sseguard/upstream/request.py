@@ -26,6 +26,17 @@ class UpstreamRequest:
     body: bytes
 
 
+CHARS_PER_TOKEN = 4  # a rough mean for English text and JSON; an estimate is labelled as one
+
+
+def estimate_input_tokens(body: dict[str, Any]) -> int:
+    """Characters of everything the model would read, over four: for count_tokens without an
+    upstream endpoint (F29), and for upstreams that report usage only at the end."""
+    parts = [body.get("system"), body.get("messages"), body.get("tools")]
+    size = sum(len(orjson.dumps(p)) for p in parts if p is not None)
+    return max(1, size // CHARS_PER_TOKEN)
+
+
 def client_key(headers: dict[str, str]) -> str | None:
     """The client's own API key (``x-api-key`` or a bearer token), for passthrough deployments."""
     key = headers.get("x-api-key") or headers.get("api-key")
