@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -28,16 +27,14 @@ import time
 from pathlib import Path
 
 from harness.targets import (
-    SSEGUARD,
-    VENV_PY,
     Process,
     _spawn,
-    _sseguard_config,
     _wait_port,
+    apt_install,
     check_stream,
     free_port,
-    run_cmd,
     start_upstream,
+    target_command,
 )
 
 VARIANTS = {
@@ -57,10 +54,7 @@ def ensure_valgrind() -> str:
     found = shutil.which("valgrind")
     if found:
         return found
-    log("valgrind is not installed: installing Debian's valgrind package with apt-get (needs root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run_cmd(["apt-get", "update", "-qq"], log, env)
-    run_cmd(["apt-get", "install", "-y", "-qq", "valgrind"], log, env)
+    apt_install("valgrind", log)
     return shutil.which("valgrind") or "valgrind"
 
 
@@ -81,16 +75,11 @@ def total_instructions(out_dir: Path) -> int:
 
 def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[str, object]:
     port = free_port()
-    if name == "sseguard":
-        cmd = [str(SSEGUARD), "serve", "--upstream", upstream.url, "--port", str(port)]
-    elif name == "sseguard-nolog":
-        conf = _sseguard_config(workdir, upstream.url)
-        cmd = [str(SSEGUARD), "serve", "--config", str(conf), "--port", str(port)]
+    if name == "sseguard-metrics":
+        cmd, _, _ = target_command("sseguard-bare", upstream, workdir, port)
+        cmd.append("--keep-metrics")
     else:
-        cmd = [str(VENV_PY), "-m", "harness.bare_gateway", "--upstream", upstream.url]
-        cmd += ["--port", str(port)]
-        if name == "sseguard-metrics":
-            cmd.append("--keep-metrics")
+        cmd, _, _ = target_command(name, upstream, workdir, port)
     out_dir = workdir / name
     out_dir.mkdir()
     grind = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes"]

@@ -73,15 +73,7 @@ from harness.targets import (  # noqa: E402
     start_upstream,
 )
 
-DEFAULT_TARGETS = (
-    "direct",
-    "nginx",
-    "sseguard",
-    "sseguard-nolog",
-    "sseguard-bare",
-    "relay-floor",
-    "litellm",
-)
+DEFAULT_TARGETS = report.ORDER  # every target but the workers phase, in the report's order
 QUICK_TARGETS = ("direct", "nginx", "sseguard", "litellm")
 SWEEP_TARGETS = ("direct", "nginx", "sseguard", "relay-floor", "litellm")
 LITELLM_CPU_CONCURRENCY = 20

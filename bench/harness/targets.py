@@ -243,6 +243,22 @@ def start_target(
         return Process("direct", upstream.url, None, workdir)
     workdir.mkdir(parents=True, exist_ok=True)
     port = free_port()
+    cmd, env, timeout = target_command(name, upstream, workdir, port)
+    proc, logs = _spawn(cmd, workdir, name, cpus, env)
+    p = Process(name, f"http://127.0.0.1:{port}", proc, workdir, logs)
+    try:
+        _wait_port(port, proc, timeout)
+    except RuntimeError as exc:
+        p.stop()
+        raise RuntimeError(f"{name}: {exc}\n{p.log_tail()}") from None
+    return p
+
+
+def target_command(
+    name: str, upstream: Process, workdir: Path, port: int
+) -> tuple[list[str], dict[str, str] | None, float]:
+    """The command that serves target ``name`` on ``port``, its environment (None: the bench's)
+    and how long it may take to listen."""
     upstream_port = int(upstream.url.rsplit(":", 1)[1])
     timeout = 30.0
     env = None
@@ -274,14 +290,7 @@ def start_target(
         timeout = 120.0
     else:
         raise ValueError(f"unknown target {name!r}; known: {', '.join(TARGETS)}")
-    proc, logs = _spawn(cmd, workdir, name, cpus, env)
-    p = Process(name, f"http://127.0.0.1:{port}", proc, workdir, logs)
-    try:
-        _wait_port(port, proc, timeout)
-    except RuntimeError as exc:
-        p.stop()
-        raise RuntimeError(f"{name}: {exc}\n{p.log_tail()}") from None
-    return p
+    return cmd, env, timeout
 
 
 def check_stream(url: str, timeout: float = 30.0) -> tuple[float, int]:
@@ -325,16 +334,23 @@ def run_cmd(cmd: list[str], log: Log, env: dict[str, str] | None = None) -> None
     subprocess.run(cmd, check=True, stdout=sys.stderr, stderr=sys.stderr, env=env)
 
 
+def apt_install(package: str, log: Log) -> None:
+    """Debian's ``package``, said on stderr: the harness installs what it measures with."""
+    log(
+        f"{package} is not installed: installing Debian's {package} package with apt-get (needs root)"
+    )
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    run_cmd(["apt-get", "update", "-qq"], log, env)
+    run_cmd(["apt-get", "install", "-y", "-qq", package], log, env)
+
+
 def ensure_nginx(log: Log) -> str:
     found = shutil.which("nginx") or (
         "/usr/sbin/nginx" if os.path.exists("/usr/sbin/nginx") else None
     )
     if found:
         return found
-    log("nginx is not installed: installing Debian's nginx package with apt-get (needs root)")
-    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    run_cmd(["apt-get", "update", "-qq"], log, env)
-    run_cmd(["apt-get", "install", "-y", "-qq", "nginx"], log, env)
+    apt_install("nginx", log)
     found = shutil.which("nginx") or "/usr/sbin/nginx"
     # Debian's package may start its own service on port 80; the benchmark runs its own nginx.
     subprocess.run(["service", "nginx", "stop"], capture_output=True, check=False)
