@@ -13,14 +13,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 import openai
 import pytest
 
-from gateway.test_gateway_sdk import FAILING, SCENARIOS, TIME_BOUND, request_for
+from gateway.test_gateway_sdk import FAILING, SCENARIOS, TIME_BOUND, request_for, run_matrix
 from processes import gateway, gateway_config, simulator
 from sseguard.sim import CATALOGUE, expected_answer
 
@@ -112,10 +111,7 @@ def call(base_url: str, name: str, stream: bool) -> Answer:
 def answers(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, bool], Answer]]:
     tmp = tmp_path_factory.mktemp("gw-openai")
     with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
-        jobs = [(name, stream) for name in SCENARIOS for stream in (True, False)]
-        with ThreadPoolExecutor(max_workers=24) as pool:
-            futures = {job: pool.submit(call, gw_url, *job) for job in jobs}
-            yield {job: f.result(timeout=TIME_BOUND * 3) for job, f in futures.items()}
+        yield run_matrix(call, gw_url, SCENARIOS)
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])

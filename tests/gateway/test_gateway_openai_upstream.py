@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anthropic
 import pytest
 
-from gateway.test_gateway_sdk import TIME_BOUND, TOOL, Result, call, text_of
+from gateway.test_gateway_sdk import TIME_BOUND, TOOL, Result, call, run_matrix, text_of
 from processes import gateway, gateway_config, simulator
 from sseguard.sim import OPENAI_CATALOGUE, expected_answer
 
@@ -71,10 +70,11 @@ def request_for(name: str, stream: bool) -> dict[str, Any]:
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, bool], Result]]:
     tmp = tmp_path_factory.mktemp("gw-oa")
     with simulator() as sim_url, gateway(openai_gateway_config(tmp, sim_url)) as gw_url:
-        jobs = [(name, stream) for name in SCENARIOS for stream in (True, False)]
-        with ThreadPoolExecutor(max_workers=24) as pool:
-            futures = {job: pool.submit(call, gw_url, *job, body=request_for(*job)) for job in jobs}
-            yield {job: f.result(timeout=TIME_BOUND * 3) for job, f in futures.items()}
+        yield run_matrix(
+            lambda url, name, stream: call(url, name, stream, body=request_for(name, stream)),
+            gw_url,
+            SCENARIOS,
+        )
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])

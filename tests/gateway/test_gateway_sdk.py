@@ -8,10 +8,10 @@ a hang, a raw parse error, or a cut answer returned as complete.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import anthropic
 import pytest
@@ -43,6 +43,7 @@ FAILING = {
 NOT_HERE = {"endless_text"}
 SCENARIOS = sorted(set(CATALOGUE) - NOT_HERE)
 TIME_BOUND = 45.0  # detects hangs only
+T = TypeVar("T")
 
 TOOL = {
     "name": "get_weather",
@@ -103,10 +104,17 @@ def call(base_url: str, name: str, stream: bool, body: dict[str, Any] | None = N
 def results(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, bool], Result]]:
     tmp = tmp_path_factory.mktemp("gw")
     with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
-        jobs = [(name, stream) for name in SCENARIOS for stream in (True, False)]
-        with ThreadPoolExecutor(max_workers=24) as pool:
-            futures = {job: pool.submit(call, gw_url, *job) for job in jobs}
-            yield {job: f.result(timeout=TIME_BOUND * 3) for job, f in futures.items()}
+        yield run_matrix(call, gw_url, SCENARIOS)
+
+
+def run_matrix(
+    call: Callable[[str, str, bool], T], gw_url: str, names: Iterable[str]
+) -> dict[tuple[str, bool], T]:
+    """``call`` for every scenario, streaming and not, all at once through one gateway."""
+    jobs = [(name, stream) for name in names for stream in (True, False)]
+    with ThreadPoolExecutor(max_workers=24) as pool:
+        futures = {job: pool.submit(call, gw_url, *job) for job in jobs}
+        return {job: f.result(timeout=TIME_BOUND * 3) for job, f in futures.items()}
 
 
 def text_of(message: Any) -> str:
