@@ -4,14 +4,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
 import openai
 import pytest
 
-from sseguard.sim import SCENARIO_HEADER, expected_completion, start_in_thread
+from sseguard.sim import SCENARIO_HEADER, expected_completion
 from sseguard.sim.content import CANONICAL_TEXT, THINKING_TEXT
 from sseguard.sim.server import MODELS
 
@@ -29,13 +28,6 @@ FORECAST = {
         },
     },
 }
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    url, stop = start_in_thread()
-    yield url
-    stop()
 
 
 def client(url: str, timeout: float = HANG, **options: Any) -> openai.OpenAI:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from typing import Any
 
 import anthropic
@@ -12,7 +11,7 @@ import orjson
 import pytest
 from simstream import wire
 
-from sseguard.sim import SCENARIO_HEADER, Simulator, expected_answer, start_in_thread
+from sseguard.sim import SCENARIO_HEADER, Simulator, expected_answer
 from sseguard.sim.content import CANONICAL_TEXT, estimate_tokens
 from sseguard.sim.scenarios import plan_for, select
 from sseguard.sim.wire import Ask
@@ -28,13 +27,6 @@ TOOL = {
         "required": ["city"],
     },
 }
-
-
-@pytest.fixture(scope="module")
-def base_url() -> Iterator[str]:
-    url, stop = start_in_thread()
-    yield url
-    stop()
 
 
 def client(url: str, timeout: float = HANG, **options: Any) -> anthropic.Anthropic:
