@@ -9,6 +9,7 @@ read, the real case), then off; the count over the events relayed is the figure.
 
     python3 bench/instructions.py              # default gateway and the no-observer gateway
     python3 bench/instructions.py --streams 10 # quicker
+    python3 bench/instructions.py --variants sseguard-bare,relay-floor,nginx
 
 Installs valgrind with apt-get if missing. Callgrind runs the gateway ~50x slower; a paced stream
 leaves it the time it needs, so the stream keeps one event per read.
@@ -42,7 +43,10 @@ VARIANTS = {
     "sseguard-nolog": 'the default with the request log off (observe.request_log: "")',
     "sseguard-metrics": "the record and the Prometheus metrics only: no JSON log line, no request log",
     "sseguard-bare": "the same gateway with no per-request observer (bench/harness/bare_gateway.py)",
+    "relay-floor": "decode -> repair -> encode on bare protocol callbacks (bench/harness/relay_floor.py)",
+    "nginx": "nginx with proxy_buffering off: what a plain reverse proxy costs",
 }
+OBSERVER_VARIANTS = ("sseguard", "sseguard-nolog", "sseguard-metrics", "sseguard-bare")
 STARTUP_TIMEOUT = 600.0  # Python's imports under callgrind take minutes
 
 
@@ -112,36 +116,56 @@ def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[s
     }
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--streams", type=int, default=20, help="paced streams per variant (20)")
-    parser.add_argument("--out", type=Path, help="JSON file for the figures")
-    args = parser.parse_args()
-    ensure_valgrind()
-    workdir = Path(tempfile.mkdtemp(prefix="sseguard-instructions-"))
-    upstream = start_upstream(workdir, deltas=64, pace_ms=20.0, cpus=None)
-    results: dict[str, dict[str, object]] = {}
-    try:
-        for name in VARIANTS:
-            results[name] = measure(name, upstream, workdir, args.streams)
-            log(f"{name}: {results[name]['instructions_per_event']:,} instructions per event")
-    finally:
-        upstream.stop()
-    full = results["sseguard"]["instructions_per_event"]
-    bare = results["sseguard-bare"]["instructions_per_event"]
-    assert isinstance(full, int) and isinstance(bare, int)
-    nolog = results["sseguard-nolog"]["instructions_per_event"]
-    metrics = results["sseguard-metrics"]["instructions_per_event"]
-    assert isinstance(nolog, int) and isinstance(metrics, int)
-    # Shares of the no-observer gateway's instructions per event (which keeps the record's
-    # per-write counters; bench/observe_overhead.py measures those alone).
-    summary = {
-        "results": results,
+def observation_shares(results: dict[str, dict[str, object]]) -> dict[str, float]:
+    """Shares of the no-observer gateway's instructions per event (which keeps the record's
+    per-write counters; bench/observe_overhead.py measures those alone)."""
+    per_event = {n: results[n]["instructions_per_event"] for n in OBSERVER_VARIANTS}
+    full, nolog, metrics, bare = (per_event[n] for n in OBSERVER_VARIANTS)
+    assert isinstance(full, int) and isinstance(nolog, int)
+    assert isinstance(metrics, int) and isinstance(bare, int)
+    return {
         "all_observation_pct": round(100 * (full - bare) / bare, 2),
         "metrics_pct": round(100 * (metrics - bare) / bare, 2),
         "json_log_line_pct": round(100 * (nolog - metrics) / bare, 2),
         "request_log_pct": round(100 * (full - nolog) / bare, 2),
     }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--streams", type=int, default=20, help="paced streams per variant (20)")
+    parser.add_argument("--out", type=Path, help="JSON file for the figures")
+    parser.add_argument(
+        "--variants",
+        default=",".join(OBSERVER_VARIANTS),
+        help=f"comma-separated, from: {', '.join(VARIANTS)} (default: the four sseguard ones, "
+        "which give observation's share)",
+    )
+    args = parser.parse_args()
+    names = [n.strip() for n in args.variants.split(",") if n.strip()]
+    unknown = [n for n in names if n not in VARIANTS]
+    if unknown:
+        parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
+    ensure_valgrind()
+    workdir = Path(tempfile.mkdtemp(prefix="sseguard-instructions-"))
+    upstream = start_upstream(workdir, deltas=64, pace_ms=20.0, cpus=None)
+    results: dict[str, dict[str, object]] = {}
+    try:
+        for name in names:
+            results[name] = measure(name, upstream, workdir, args.streams)
+            log(f"{name}: {results[name]['instructions_per_event']:,} instructions per event")
+    finally:
+        upstream.stop()
+    summary: dict[str, object] = {"results": results}
+    if all(name in results for name in OBSERVER_VARIANTS):
+        summary.update(observation_shares(results))
+    if "nginx" in results:
+        per_event = {n: r["instructions_per_event"] for n, r in results.items()}
+        nginx = per_event["nginx"]
+        assert isinstance(nginx, int)
+        summary["ratio_to_nginx"] = {
+            n: round(v / nginx, 2) for n, v in per_event.items() if isinstance(v, int) and nginx
+        }
     text = json.dumps(summary, indent=2)
     print(text)
     if args.out:

@@ -13,8 +13,6 @@ import time
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-import aiohttp
-
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
 from sseguard.observe.capture import Capture, UpstreamCapture
@@ -276,7 +274,7 @@ class Exchange:
             return False, verdicts.for_failure(self._cause or self.repairer.failure or _unknown())
         finally:
             if clean_end:
-                resp.response.release()
+                resp.release()
             else:
                 resp.close()
 
@@ -315,13 +313,11 @@ class Exchange:
                         raise
                     r.fail("F21", "timeout_error", self._why_timed_out(timeouts, produced or held))
                     return produced, False
-                except (aiohttp.ClientError, OSError) as exc:
+                except OSError as exc:
                     events = pipe.close()
                     if not r.ended:
                         self._cause = Failure(
-                            "F20",
-                            "api_error",
-                            f"the upstream connection broke mid-stream ({type(exc).__name__})",
+                            "F20", "api_error", f"the upstream connection broke mid-stream: {exc}"
                         )
                         r.fail("F20", "api_error", self._cause.message)
                     produced = await self._deliver(sink, held, events) or produced

@@ -1,0 +1,228 @@
+"""One HTTP/1.1 connection to an upstream: the request goes out in one write, the response is parsed
+by httptools in the protocol's ``data_received`` and its body waits in a list until read.
+
+Why not aiohttp's client for this one job: per streamed event its ``StreamReader`` runs six Python
+calls between the socket and the reader (a parser wrapper, ``feed_data``, HTTP chunk bookkeeping,
+the waiter helper, ``readany``, ``_wait`` with its timer), and per request its ``_request`` is the
+largest self time in the gateway's profile (docs/benchmarks.md). Here a read is one parser callback
+that appends and wakes the reader. The parsing itself stays a library's (httptools, llhttp).
+
+Flow control: past ``HIGH_WATER`` bytes unread, the socket stops being read until the reader
+catches up, so a slow client never makes the gateway buffer an upstream's whole answer.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import zlib
+from collections.abc import Hashable
+from typing import cast
+
+import httptools
+
+HIGH_WATER = 64 * 1024
+
+
+class UpstreamBroken(ConnectionError):
+    """The connection failed or the upstream broke HTTP: closed before the answer was whole, or sent
+    bytes that are not HTTP/1.1."""
+
+
+class Connection(asyncio.Protocol):
+    """Reusable for one request after another; ``reusable`` says whether the last one left it so."""
+
+    __slots__ = (
+        "_buffered",
+        "_chunks",
+        "_complete",
+        "_error",
+        "_head",
+        "_inflate",
+        "_keep_alive",
+        "_loop",
+        "_paused",
+        "_raw_headers",
+        "_sized",
+        "_waiter",
+        "headers",
+        "idle_since",
+        "key",
+        "parser",
+        "received",
+        "status",
+        "transport",
+    )
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, key: Hashable) -> None:
+        self._loop = loop
+        self.key = key  # the pool this connection returns to
+        self.transport: asyncio.Transport | None = None
+        self.idle_since = 0.0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.parser = httptools.HttpResponseParser(self)
+        self.status = 0
+        self.headers: dict[str, str] = {}
+        self.received = False  # any byte of this request's answer
+        self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._head: asyncio.Future[None] = self._loop.create_future()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
+        self._waiter: asyncio.Future[None] | None = None
+        self._complete = False
+        self._keep_alive = False
+        self._error: UpstreamBroken | None = None
+        self._inflate: zlib._Decompress | None = None
+        self._sized = False  # the body has a length or chunked framing: EOF before its end is a cut
+        self._paused = False
+
+    @property
+    def usable(self) -> bool:
+        return self.transport is not None and not self.transport.is_closing()
+
+    @property
+    def reusable(self) -> bool:
+        """The answer was read to its end and the upstream keeps the connection open."""
+        return self._complete and self._keep_alive and self.usable
+
+    def request(self, head_and_body: bytes) -> None:
+        """Send one request; ``response_head()`` then waits for its status and headers."""
+        assert self.transport is not None
+        self._reset()
+        self.transport.write(head_and_body)
+
+    async def response_head(self) -> None:
+        await self._head
+
+    async def read(self) -> bytes:
+        """The body bytes received since the last read; ``b""`` at its end. Bytes received before a
+        failure are returned before the failure is raised."""
+        while not self._chunks:
+            if self._error is not None:
+                raise self._error
+            if self._complete:
+                return b""
+            waiter = self._waiter = self._loop.create_future()
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+        chunks = self._chunks
+        data = chunks[0] if len(chunks) == 1 else b"".join(chunks)
+        chunks.clear()
+        self._buffered = 0
+        if self._paused and self.transport is not None:
+            self._paused = False
+            self.transport.resume_reading()
+        return data
+
+    def close(self) -> None:
+        """Drop the connection now: an upstream must stop generating for a client that left (F36)."""
+        if self.transport is not None:
+            self.transport.close()
+            self.transport = None
+
+    # asyncio.Protocol
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)
+        sock = transport.get_extra_info("socket")
+        if sock is not None and sock.family in (socket.AF_INET, socket.AF_INET6):
+            # The request is one write, but a keep-alive request must not wait for an ACK either.
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def data_received(self, data: bytes) -> None:
+        self.received = True
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserError as exc:
+            self._fail(f"the upstream sent malformed HTTP ({exc})")
+            self.close()
+
+    def eof_received(self) -> bool:
+        return False  # close our side too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.transport = None
+        if not self._head.done():
+            self._fail("the upstream closed the connection before answering")
+        elif not self._complete:
+            if self._sized:
+                self._fail("the upstream closed the connection mid-body")
+            else:
+                self._finish()  # a body without length or chunks ends with the connection
+
+    # httptools callbacks
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        self._raw_headers.append((name, value))
+
+    def on_headers_complete(self) -> None:
+        headers: dict[str, str] = {}
+        for raw_name, raw_value in self._raw_headers:
+            name = raw_name.decode("latin-1").lower()
+            value = raw_value.decode("latin-1")
+            headers[name] = f"{headers[name]}, {value}" if name in headers else value
+        self.headers = headers
+        self.status = self.parser.get_status_code()
+        self._sized = "content-length" in headers or "chunked" in headers.get(
+            "transfer-encoding", ""
+        )
+        encoding = headers.get("content-encoding", "").strip().lower()
+        if encoding in ("gzip", "x-gzip"):
+            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflate = zlib.decompressobj()
+        if not self._head.done():
+            self._head.set_result(None)
+
+    def on_body(self, body: bytes) -> None:
+        if self._inflate is not None:
+            try:
+                body = self._inflate.decompress(body)
+            except zlib.error as exc:
+                self._fail(
+                    f"the upstream's {self.headers['content-encoding']} body is corrupt: {exc}"
+                )
+                self.close()
+                return
+            if not body:
+                return
+        self._chunks.append(body)
+        self._buffered += len(body)
+        if self._buffered > HIGH_WATER and not self._paused and self.transport is not None:
+            self._paused = True
+            self.transport.pause_reading()
+        self._wake()
+
+    def on_message_complete(self) -> None:
+        # Asked now: once this callback returns, the parser has reset and says False.
+        self._keep_alive = self.parser.should_keep_alive()
+        if self._inflate is not None:
+            tail = self._inflate.flush()
+            if tail:
+                self._chunks.append(tail)
+        self._finish()
+
+    def _finish(self) -> None:
+        self._complete = True
+        self.idle_since = self._loop.time()
+        if not self._head.done():
+            self._head.set_result(None)
+        self._wake()
+
+    def _fail(self, why: str) -> None:
+        if self._error is not None or self._complete:
+            return
+        error = self._error = UpstreamBroken(why)
+        if not self._head.done():
+            self._head.set_exception(error)
+            self._head.exception()  # retrieved: nobody may be waiting any more
+        self._wake()
+
+    def _wake(self) -> None:
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
