@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, NamedTuple
@@ -31,10 +31,35 @@ def sseguard_process(*args: str, env: dict[str, str] | None = None, banner: byte
         yield url
 
 
+class Lines:
+    """The last lines a process printed, filled by a reader thread; tests wait on it for lines
+    that come later (request log lines leave the gateway in batches)."""
+
+    def __init__(self, maxlen: int = 200) -> None:
+        self._lines: deque[bytes] = deque(maxlen=maxlen)
+        self._changed = threading.Condition()
+
+    def append(self, line: bytes) -> None:
+        with self._changed:
+            self._lines.append(line)
+            self._changed.notify_all()
+
+    def __iter__(self) -> Iterator[bytes]:
+        with self._changed:
+            return iter(list(self._lines))
+
+    def wait_until(self, done: Callable[[list[bytes]], bool], timeout: float) -> list[bytes]:
+        """The lines once ``done(lines)`` holds; raises after ``timeout`` (a hang, not a race)."""
+        with self._changed:
+            if not self._changed.wait_for(lambda: done(list(self._lines)), timeout):
+                raise TimeoutError(f"expected output not printed within {timeout:g} s")
+            return list(self._lines)
+
+
 class Running(NamedTuple):
     url: str
     proc: subprocess.Popen[bytes]
-    output: deque[bytes]  # the last lines it printed after its banner (request logs)
+    output: Lines  # the last lines it printed after its banner (request logs)
 
 
 @contextmanager
@@ -52,7 +77,7 @@ def running(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Ite
     assert proc.stdout is not None
     seen = b""
     url = None
-    tail: deque[bytes] = deque(maxlen=200)
+    tail = Lines()
     drain: threading.Thread | None = None
     sel = selectors.DefaultSelector()
     sel.register(proc.stdout, selectors.EVENT_READ)
@@ -87,7 +112,7 @@ def running(*args: str, env: dict[str, str] | None = None, banner: bytes) -> Ite
         proc.stdout.close()
 
 
-def _drain(stream: IO[bytes], tail: deque[bytes]) -> None:
+def _drain(stream: IO[bytes], tail: Lines) -> None:
     for line in iter(stream.readline, b""):
         tail.append(line)
 

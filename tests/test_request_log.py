@@ -35,8 +35,7 @@ def record(request_id: str, **fields: Any) -> RequestRecord:
 
 def write(path: Path, *records: RequestRecord) -> None:
     store = RequestLogStore(path)
-    for rec in records:
-        store.observe(rec)
+    store.observe(list(records))
     store.close()
 
 
@@ -110,8 +109,7 @@ def test_filters_and_newest_first(tmp_path: Path) -> None:
 def test_a_batch_waiting_for_its_interval_is_written_by_close(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     store = RequestLogStore(path, flush_interval=60, batch_rows=1000)
-    for i in range(3):
-        store.observe(record(f"sg_{i}"))
+    store.observe([record(f"sg_{i}") for i in range(3)])
     started = time.monotonic()
     store.close()
     assert time.monotonic() - started < 5  # close does not wait out the interval
@@ -131,7 +129,7 @@ def test_a_full_queue_drops_without_blocking(
         with caplog.at_level(logging.WARNING, logger="sseguard.request_log"):
             started = time.monotonic()
             for i in range(10):
-                store.observe(record(f"sg_{i}"))
+                store.observe([record(f"sg_{i}")])
             assert time.monotonic() - started < 0.5
     finally:
         holder.execute("ROLLBACK")

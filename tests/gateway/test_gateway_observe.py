@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import urllib.request
 from collections.abc import Iterator
+from typing import Any
 
 import anthropic
 import orjson
@@ -88,7 +89,15 @@ def test_metrics_count_outcomes_faults_and_retries(served: Running) -> None:
 
 
 def test_one_json_log_line_per_request_without_secrets(served: Running) -> None:
-    lines = [orjson.loads(line) for line in list(served.output) if line.startswith(b"{")]
+    def logged(lines: list[bytes]) -> list[dict[str, Any]]:
+        return [orjson.loads(line) for line in lines if line.startswith(b"{")]
+
+    # Log lines leave the gateway in batches: wait (bounded) until every scenario's is out.
+    printed = served.output.wait_until(
+        lambda lines: sum("+" in rec["client_model"] for rec in logged(lines)) >= len(SCENARIOS),
+        timeout=10,
+    )
+    lines = logged(printed)
     by_model = {
         rec["client_model"].split("+")[1]: rec for rec in lines if "+" in rec["client_model"]
     }

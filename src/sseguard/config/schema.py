@@ -277,9 +277,7 @@ class Deployment(_Model):
     def _headers(self) -> dict[str, str]:
         # Checked by _extra_headers; resolved apart because a frozen field keeps the templates,
         # which redacted() shows instead of the values.
-        return {
-            n.lower(): interpolate(t.get_secret_value()) for n, t in self.extra_headers.items()
-        }
+        return {n.lower(): interpolate(t.get_secret_value()) for n, t in self.extra_headers.items()}
 
     @property
     def headers(self) -> dict[str, str]:

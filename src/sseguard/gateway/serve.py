@@ -16,7 +16,8 @@ import orjson
 
 from sseguard.config import Config, load_config
 from sseguard.gateway.app import Gateway
-from sseguard.observe.log import log_request, log_to_stderr
+from sseguard.observe.handoff import Handoff
+from sseguard.observe.log import log_requests, log_to_stderr
 from sseguard.observe.store import RequestLogError, RequestLogStore
 
 OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
@@ -69,11 +70,11 @@ def app_factory() -> Gateway:
     config, _ = resolve(options)
     stop_logs = log_to_stderr()
     if config.observe.request_log is None:
-        return Gateway(config, observers=[log_request], on_shutdown=[stop_logs])
+        handoff = Handoff([log_requests])
+        return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs])
     store = RequestLogStore(config.observe.request_log)
-    return Gateway(
-        config, observers=[log_request, store.observe], on_shutdown=[stop_logs, store.close]
-    )
+    handoff = Handoff([log_requests, store.observe])
+    return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs, store.close])
 
 
 def serve(options: ServeOptions) -> None:

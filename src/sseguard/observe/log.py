@@ -17,16 +17,17 @@ from sseguard.observe.record import RequestRecord
 REQUEST_LOGGER = logging.getLogger("sseguard.request")
 
 
-_pending: queue.SimpleQueue[RequestRecord | None] | None = None  # set by log_to_stderr
+_pending: queue.SimpleQueue[list[RequestRecord] | None] | None = None  # set by log_to_stderr
 
 
-def log_request(rec: RequestRecord) -> None:
-    """Hands the finished record to the log thread when there is one: the JSON encoding and the
-    logging machinery then run off the event loop."""
+def log_requests(batch: list[RequestRecord]) -> None:
+    """Hands finished records to the log thread when there is one: the JSON encoding and the
+    logging machinery then run off the event loop (a batch observer, ``observe.handoff``)."""
     if _pending is not None:
-        _pending.put(rec)
+        _pending.put(batch)
     elif REQUEST_LOGGER.isEnabledFor(logging.INFO):
-        _emit(rec)
+        for rec in batch:
+            _emit(rec)
 
 
 def _emit(rec: RequestRecord) -> None:
@@ -45,12 +46,13 @@ def log_to_stderr(level: int = logging.INFO) -> Callable[[], None]:
     REQUEST_LOGGER.handlers[:] = [handler]
     REQUEST_LOGGER.setLevel(level)
     REQUEST_LOGGER.propagate = False
-    pending: queue.SimpleQueue[RequestRecord | None] = queue.SimpleQueue()
+    pending: queue.SimpleQueue[list[RequestRecord] | None] = queue.SimpleQueue()
 
     def run() -> None:
-        while (rec := pending.get()) is not None:
+        while (batch := pending.get()) is not None:
             if REQUEST_LOGGER.isEnabledFor(logging.INFO):
-                _emit(rec)
+                for rec in batch:
+                    _emit(rec)
 
     thread = threading.Thread(target=run, name="sseguard-request-log-lines", daemon=True)
     thread.start()

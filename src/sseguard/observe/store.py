@@ -247,19 +247,22 @@ class RequestLogStore:
         """Records that will never be written."""
         return self.rejected + self.failed
 
-    def observe(self, rec: RequestRecord) -> None:
-        """Called on the event loop for every finished request: enqueue, never wait."""
+    def observe(self, batch: list[RequestRecord]) -> None:
+        """Called on the event loop with finished requests (``observe.handoff``): enqueue, never
+        wait. One batch wakes the writer once: it needs the GIL the loop holds while enqueuing."""
         if self._closed:
-            self.rejected += 1
+            self.rejected += len(batch)
             return
-        try:
-            self._queue.put_nowait(rec)  # finished, no longer written to: made a row off the loop
-        except queue.Full:
-            self.rejected += 1
-            if self.rejected == 1:
-                LOGGER.warning(
-                    "request log %s is falling behind: records are being dropped", self.path
-                )
+        put = self._queue.put_nowait
+        for rec in batch:
+            try:
+                put(rec)  # finished, no longer written to: made a row off the loop
+            except queue.Full:
+                self.rejected += 1
+                if self.rejected == 1:
+                    LOGGER.warning(
+                        "request log %s is falling behind: records are being dropped", self.path
+                    )
 
     def close(self) -> None:
         """Write what is queued, stop the writer and close the file. Blocks: call off the loop."""
