@@ -20,7 +20,7 @@ from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
-from sseguard.protocol.repair import Failure, Repairer
+from sseguard.protocol.repair import Failure, Phase, Repairer
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
 from sseguard.resilience.continuation import continuation_body
@@ -34,6 +34,7 @@ from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
 
 MAX_JSON_BODY = 64 * 1024 * 1024
+MESSAGE_PHASE = Phase.MESSAGE
 
 
 class Sink(Protocol):
@@ -295,17 +296,29 @@ class Exchange:
         held: list[Event] = []
         produced = False
         first_deadline = started + timeouts.first_event
+        idle = timeouts.idle
+        # Past this moment the total deadline, not the idle timeout, bounds a read.
+        idle_until = self._deadline - idle
         watchdog = Watchdog()
+        read = resp.read_chunk
+        feed = pipe.feed
+        write = sink.write
+        rec = self.record
+        tap = self._tap.raw if self._tap is not None and self.capture is not None else None
         try:
             while True:
+                # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
                 now = time.monotonic()
-                limit = timeouts.idle if produced or held else max(0.0, first_deadline - now)
-                if self._deadline - now < limit:
-                    limit = max(0.0, self._deadline - now)
+                if produced:
+                    limit = idle if now <= idle_until else max(0.0, self._deadline - now)
+                else:
+                    limit = idle if held else max(0.0, first_deadline - now)
+                    if self._deadline - now < limit:
+                        limit = max(0.0, self._deadline - now)
                 watchdog.arm(limit)
                 try:
                     try:
-                        chunk = await resp.read_chunk()
+                        chunk = await read()
                     finally:
                         watchdog.disarm()  # before anything else awaits: writes are not reads
                 except asyncio.CancelledError:
@@ -322,17 +335,20 @@ class Exchange:
                         r.fail("F20", "api_error", self._cause.message)
                     produced = await self._deliver(sink, held, events) or produced
                     return produced, False
-                self.record.bytes_in += len(chunk)
-                if self._tap is not None and self.capture is not None:
-                    self.capture.add_to(self._tap.raw, chunk)
+                rec.bytes_in += len(chunk)
+                if tap is not None and self.capture is not None:
+                    self.capture.add_to(tap, chunk)
                 if not chunk:
                     events = pipe.close()
                     produced = await self._deliver(sink, held, events) or produced
                     return produced, True
-                events = pipe.feed(chunk)
+                events = feed(chunk)
                 if events:
-                    produced = await self._deliver(sink, held, events) or produced
-                if r.ended or r.failed:
+                    if produced and not held:
+                        await write(events)  # _deliver's common case, without its coroutine
+                    else:
+                        produced = await self._deliver(sink, held, events) or produced
+                if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
                     return produced, r.ended
         finally:
             watchdog.close()

@@ -12,6 +12,8 @@ def encode(event: str | None, data: str, id: str | None = None) -> bytes:
     if "\n" in data or "\r" in data:
         lines = data.replace("\r\n", "\n").replace("\r", "\n").split("\n")
         body = "".join(f"data: {line}\n" for line in lines)
+    elif event is not None and id is None:
+        return f"event: {event}\ndata: {data}\n\n".encode()  # every Messages event: one f-string
     else:
         body = f"data: {data}\n"
     head = "" if event is None else f"event: {event}\n"
