@@ -236,7 +236,13 @@ class RequestLogStore:
         except sqlite3.Error as exc:
             self._conn.close()
             raise RequestLogError(f"{self.path}: {exc}") from None
-        self._queue: queue.Queue[RequestRecord | None] = queue.Queue(maxsize=queue_rows)
+        # Batches from the loop (``observe.handoff``). A SimpleQueue: queue.Queue's Python-level
+        # condition variable cost more per put than the record itself. Its bound in rows is kept
+        # by two counters, each written by one thread: rows enqueued (loop), rows taken (writer).
+        self._queue: queue.SimpleQueue[list[RequestRecord] | None] = queue.SimpleQueue()
+        self.queue_rows = queue_rows
+        self._enqueued = 0
+        self._taken = 0
         self._closed = False
         # A daemon: a worker killed without its lifespan shutdown must still be able to exit.
         self._writer = threading.Thread(target=self._run, name="sseguard-request-log", daemon=True)
@@ -249,45 +255,55 @@ class RequestLogStore:
 
     def observe(self, batch: list[RequestRecord]) -> None:
         """Called on the event loop with finished requests (``observe.handoff``): enqueue, never
-        wait. One batch wakes the writer once: it needs the GIL the loop holds while enqueuing."""
+        wait. Past ``queue_rows`` waiting rows the writer has fallen behind: the rest is dropped."""
         if self._closed:
             self.rejected += len(batch)
             return
-        put = self._queue.put_nowait
-        for rec in batch:
-            try:
-                put(rec)  # finished, no longer written to: made a row off the loop
-            except queue.Full:
-                self.rejected += 1
-                if self.rejected == 1:
-                    LOGGER.warning(
-                        "request log %s is falling behind: records are being dropped", self.path
-                    )
+        room = self.queue_rows - (self._enqueued - self._taken)
+        if room < len(batch):
+            dropped = len(batch) - max(room, 0)
+            if self.rejected == 0:
+                LOGGER.warning(
+                    "request log %s is falling behind: records are being dropped", self.path
+                )
+            self.rejected += dropped
+            batch = batch[: max(room, 0)]
+            if not batch:
+                return
+        self._enqueued += len(batch)
+        self._queue.put(batch)  # finished records, no longer written to: rows made off the loop
 
     def close(self) -> None:
         """Write what is queued, stop the writer and close the file. Blocks: call off the loop."""
         if self._closed:
             return
         self._closed = True
-        self._queue.put(_STOP)  # blocks only while the writer drains a full queue
+        self._queue.put(_STOP)
         self._writer.join()
         self._conn.close()
 
     def _run(self) -> None:
         stop = False
         while not stop:  # until the end marker, after writing what came before it
-            batch = [self._queue.get()]
+            first = self._queue.get()
+            records: list[RequestRecord] = []
+            stop = first is _STOP
+            if first is not _STOP:
+                records += first
             deadline = time.monotonic() + self.flush_interval
-            while len(batch) < self.batch_rows and batch[-1] is not _STOP:
+            while not stop and len(records) < self.batch_rows:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
                 try:
-                    batch.append(self._queue.get(timeout=remaining))
+                    more = self._queue.get(timeout=remaining)
                 except queue.Empty:
                     break
-            records = [rec for rec in batch if rec is not _STOP]
-            stop = len(records) < len(batch)
+                if more is _STOP:
+                    stop = True
+                else:
+                    records += more
+            self._taken += len(records)
             if records:
                 self._write(records)
 
