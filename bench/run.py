@@ -139,26 +139,28 @@ class Phase:
         w0, w1 = json.loads(first)["window"]
         pid = target.pid
         _sleep_until(w0)
-        cpu0 = procstat.cpu_seconds(pid) if pid else 0.0
+        times0 = procstat.cpu_times(pid) if pid else (0.0, 0.0)
         up0 = procstat.cpu_seconds(upstream.pid) if upstream.pid else 0.0
         rss_max = 0
         while time.monotonic() < w1:
             if pid:
                 rss_max = max(rss_max, procstat.memory(pid).rss_kib)
             time.sleep(min(0.5, max(0.0, w1 - time.monotonic())))
-        cpu1 = procstat.cpu_seconds(pid) if pid else 0.0
+        times1 = procstat.cpu_times(pid) if pid else (0.0, 0.0)
         up1 = procstat.cpu_seconds(upstream.pid) if upstream.pid else 0.0
         mem = procstat.memory(pid) if pid else None
         out, _ = proc.communicate(timeout=120)
         result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
         window = result["window_s"]
         events = result["events"]
-        proxy_cpu = cpu1 - cpu0
+        proxy_cpu = sum(times1) - sum(times0)
+        proxy_system = times1[1] - times0[1]  # the kernel's share: socket reads, writes, epoll
         result.update(
             {
                 "label": label,
                 "proxy_cpu_s": round(proxy_cpu, 3),
                 "proxy_cpu_share": round(proxy_cpu / window, 3),
+                "proxy_system_s": round(proxy_system, 3),
                 "cpu_s_per_1k_events": (round(proxy_cpu / events * 1000, 5) if events else None),
                 "upstream_cpu_share": round((up1 - up0) / window, 3),
                 "rss_kib": mem.rss_kib if mem else None,

@@ -37,9 +37,9 @@ def tree(pid: int) -> list[int]:
     return seen
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU of the live processes of the tree (threads included)."""
-    total = 0
+def cpu_times(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds of the live processes of the tree (threads included)."""
+    user = system = 0
     for p in tree(pid):
         try:
             with open(f"/proc/{p}/stat") as f:
@@ -47,8 +47,14 @@ def cpu_seconds(pid: int) -> float:
         except OSError:
             continue
         # After "pid (comm)": state is field 3, utime 14 and stime 15 (proc(5)).
-        total += int(fields[11]) + int(fields[12])
-    return total / CLK_TCK
+        user += int(fields[11])
+        system += int(fields[12])
+    return user / CLK_TCK, system / CLK_TCK
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU of the tree."""
+    return sum(cpu_times(pid))
 
 
 @dataclass(frozen=True, slots=True)

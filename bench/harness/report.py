@@ -130,6 +130,7 @@ def summarize(results: dict[str, Any]) -> dict[str, Any]:
             "added_cpu_p99_ms": _sub(latc.get("p99"), d_cpu_lat99),
             "cpu_events_per_s": _get(t, "cpu", "events_per_s"),
             "cpu_s_per_1k_events": _get(t, "cpu", "cpu_s_per_1k_events"),
+            "cpu_system_pct": _system_pct(t.get("cpu")),
             "cpu_errors": _get(t, "cpu", "errors"),
             "idle_rss_mib": _mib(t.get("idle_rss_kib")),
             "peak_rss_mib": _mib(t.get("peak_hwm_kib")),
@@ -239,6 +240,13 @@ def _split(long: dict[str, Any] | None, short: dict[str, Any] | None) -> dict[st
     }
 
 
+def _system_pct(cpu: dict[str, Any] | None) -> float | None:
+    """The kernel's share of the proxy's CPU in the cpu phase (older results files lack it)."""
+    if not cpu or cpu.get("proxy_system_s") is None or not cpu.get("proxy_cpu_s"):
+        return None
+    return round(100 * cpu["proxy_system_s"] / cpu["proxy_cpu_s"], 1)
+
+
 def _noise(targets: dict[str, Any]) -> float | None:
     """The largest spread, in percent, between repeated cpu runs of one sseguard target."""
     spreads = []
@@ -314,23 +322,23 @@ def markdown(results: dict[str, Any]) -> str:
         "**Cost** (CPU from the proxy's own /proc accounting, all its processes; memory is "
         "resident set size):",
         "",
-        "| target | CPU s per 1,000 events | × nginx | of which per event µs "
+        "| target | CPU s per 1,000 events | × nginx | system % | of which per event µs "
         "| per request ms | idle RSS MiB | peak RSS MiB | KiB per open stream "
         "| max streams, p99 < 50 ms |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for n in names:
         r = rows[n]
         if n == "direct":
             out.append(
-                "| direct | - | - | - | - | - | - | - | "
+                "| direct | - | - | - | - | - | - | - | - | "
                 f"{r['max_concurrency']['text']}: what the harness itself holds |"
             )
             continue
         ps = r["per_stream"]
         out.append(
             f"| {n} | {_f(r['cpu_s_per_1k_events'], '{:.4f}')} | {_x(r['cpu_x_nginx'])} | "
-            f"{_f(r['cpu_us_per_event'], '{:.1f}')} | {_f(r['cpu_ms_per_request'], '{:.2f}')} | "
+            f"{_f(r.get('cpu_system_pct'), '{:.0f}')} | {_f(r['cpu_us_per_event'], '{:.1f}')} | {_f(r['cpu_ms_per_request'], '{:.2f}')} | "
             f"{_f(r['idle_rss_mib'], '{:.1f}')} | {_f(r['peak_rss_mib'], '{:.1f}')} | "
             + ("-" if ps is None else f"{ps['kib']:.1f} (at {ps['at']})")
             + f" | {r['max_concurrency']['text']} |"
