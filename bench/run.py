@@ -9,7 +9,8 @@ sseguard and LiteLLM, in one run, on this machine.
 Installs what it needs and says so (Debian's nginx with apt-get, LiteLLM in bench/.venv-litellm,
 py-spy in bench/.venv-profile for --profile). Writes bench/results/<UTC time>.json, prints the
 table with ratios against nginx, and (full runs) rewrites the results section of
-docs/benchmarks.md. Progress goes to stderr, the table to stdout.
+docs/benchmarks.md (unless the run was disturbed: the harness or nginx themselves late, i.e.
+something else was using the CPUs). Progress goes to stderr, the table to stdout.
 
 Phases, each a fresh load-client process against a target started for it:
   ttft      1 stream at a time, 4-delta streams: time to first event, per-event lateness
@@ -410,7 +411,10 @@ def main() -> None:
     print(table)
     print(report.ratios_text(results))
     log(f"results: {path}")
-    if write_docs:
+    if write_docs and results.get("disturbed") and args.docs is None:
+        # A disturbed run must not replace an undisturbed table; --docs says "even so".
+        log(f"disturbed run: docs/benchmarks.md left as it was (--report {path} --docs to use it)")
+    elif write_docs:
         doc = report.update_doc(ROOT / "docs" / "benchmarks.md", table, results)
         log(f"updated {doc}")
     log(f"work files (logs, configs) left in {base}")
