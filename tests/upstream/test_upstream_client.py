@@ -265,6 +265,42 @@ def test_malformed_http_is_unreachable_with_the_cause() -> None:
     run(main())
 
 
+@pytest.mark.parametrize(
+    "sloppy",
+    [
+        b"HTTP/1.1 200 OK\ncontent-type: text/event-stream\ncontent-length: 2\n\nok",
+        b"HTTP/1.1 200 OK\r\nx-folded: 1\r\n 2\r\ncontent-length: 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\ncontent-length : 2\r\n\r\nok",
+        b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n2 \r\nok\r\n0\r\n\r\n",
+    ],
+    ids=["bare-lf", "folded-header", "space-before-colon", "space-after-chunk-size"],
+)
+def test_sloppy_but_unambiguous_http_is_read_as_aiohttp_read_it(sloppy: bytes) -> None:
+    script = Script(lambda n: (sloppy, True))
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            client = UpstreamClient(connect_timeout=5)
+            assert await read_body(client, url) == (200, b"ok")
+            await client.close()
+
+    run(main())
+
+
+def test_contradictory_framing_is_refused() -> None:
+    both = b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ntransfer-encoding: chunked\r\n\r\n"
+    script = Script(lambda n: (both + b"2\r\nok\r\n0\r\n\r\n", True))
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            client = UpstreamClient(connect_timeout=5)
+            with pytest.raises(UpstreamUnreachable, match="Content-Length"):
+                await client.send(req(url), header_timeout=TIME_BOUND)
+            await client.close()
+
+    run(main())
+
+
 def test_closed_before_answering_is_unreachable() -> None:
     script = Script(lambda n: (b"", True))
 

@@ -63,6 +63,15 @@ class Connection(asyncio.Protocol):
 
     def _reset(self) -> None:
         self.parser = httptools.HttpResponseParser(self)
+        # "Anthropic-compatible" servers are often hand-written: bare LF line ends, folded or
+        # padded header lines and spaces after a chunk size are read as aiohttp's client reads
+        # them. A length that contradicts the framing (Content-Length with chunked) stays an error.
+        self.parser.set_dangerous_leniencies(
+            lenient_headers=True,
+            lenient_optional_cr_before_lf=True,
+            lenient_spaces_after_chunk_size=True,
+            lenient_optional_crlf_after_chunk=True,
+        )
         self.status = 0
         self.headers: dict[str, str] = {}
         self.received = False  # any byte of this request's answer
