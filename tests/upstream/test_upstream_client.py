@@ -301,6 +301,20 @@ def test_contradictory_framing_is_refused() -> None:
     run(main())
 
 
+def test_endless_headers_are_refused_not_buffered() -> None:
+    pads = b"".join(b"x-pad-%d: %b\r\n" % (i, b"a" * 1000) for i in range(80))  # 80 KB, no end
+    script = Script(lambda n: (b"HTTP/1.1 200 OK\r\n" + pads, True))
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            client = UpstreamClient(connect_timeout=5)
+            with pytest.raises(UpstreamUnreachable, match="headers exceed 64 KiB"):
+                await client.send(req(url), header_timeout=TIME_BOUND)
+            await client.close()
+
+    run(main())
+
+
 def test_closed_before_answering_is_unreachable() -> None:
     script = Script(lambda n: (b"", True))
 

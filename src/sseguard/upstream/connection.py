@@ -22,6 +22,7 @@ from typing import cast
 import httptools
 
 HIGH_WATER = 64 * 1024
+MAX_HEAD = 64 * 1024  # status line and headers: more is not an HTTP answer worth buffering
 
 
 class UpstreamBroken(ConnectionError):
@@ -38,6 +39,7 @@ class Connection(asyncio.Protocol):
         "_complete",
         "_error",
         "_head",
+        "_head_size",
         "_inflate",
         "_keep_alive",
         "_loop",
@@ -76,6 +78,7 @@ class Connection(asyncio.Protocol):
         self.headers: dict[str, str] = {}
         self.received = False  # any byte of this request's answer
         self._raw_headers: list[tuple[bytes, bytes]] = []
+        self._head_size = 0
         self._head: asyncio.Future[None] = self._loop.create_future()
         self._chunks: list[bytes] = []
         self._buffered = 0
@@ -166,6 +169,11 @@ class Connection(asyncio.Protocol):
     # httptools callbacks
 
     def on_header(self, name: bytes, value: bytes) -> None:
+        self._head_size += len(name) + len(value) + 4
+        if self._head_size > MAX_HEAD:
+            self._fail(f"the upstream's response headers exceed {MAX_HEAD // 1024} KiB")
+            self.close()
+            return
         self._raw_headers.append((name, value))
 
     def on_headers_complete(self) -> None:
