@@ -315,6 +315,29 @@ def test_endless_headers_are_refused_not_buffered() -> None:
     run(main())
 
 
+def test_redirects_and_cookies_are_the_upstreams_answer_not_followed_or_kept() -> None:
+    elsewhere = Script(lambda n: (response(b"", "content-length: 0"), False))
+
+    async def main() -> None:
+        async with scripted(elsewhere) as other:
+            moved = Script(
+                lambda n: (
+                    response(b"", f"location: {other}", "set-cookie: lb=1", "content-length: 0",
+                             status="307 Temporary Redirect"),
+                    False,
+                )
+            )  # fmt: skip
+            async with scripted(moved) as url:
+                client = UpstreamClient(connect_timeout=5)
+                assert (await read_body(client, url))[0] == 307
+                await read_body(client, url)
+                await client.close()
+            assert b"cookie:" not in moved.requests[1].lower()
+        assert elsewhere.connections == 0  # the key never went to the other server
+
+    run(main())
+
+
 def test_closed_before_answering_is_unreachable() -> None:
     script = Script(lambda n: (b"", True))
 
