@@ -368,17 +368,26 @@ def markdown(results: dict[str, Any]) -> str:
             f"**Workers** (unpaced streams, each written in one piece; {w['concurrency']} "
             "concurrent; nothing pinned):",
             "",
-            "| sseguard | events/s | streams/s | proxy CPU (cores) | load client + upstream CPU |",
-            "|---|---|---|---|---|",
+            "| sseguard | events/s | streams/s | proxy CPU (cores) | events/s per proxy core "
+            "| load client + upstream CPU |",
+            "|---|---|---|---|---|---|",
         ]
         for n, label in (("sseguard", "--workers 1"), ("sseguard-w2", "--workers 2")):
             p = w.get(n)
             if p:
+                cores = p["proxy_cpu_share"]
+                per_core = f"{p['events_per_s'] / cores:,.0f}" if cores else "-"
                 out.append(
                     f"| {label} | {p['events_per_s']:,.0f} | {p['streams_per_s']:,.1f} | "
-                    f"{p['proxy_cpu_share']:.2f} | "
+                    f"{cores:.2f} | {per_core} | "
                     f"{p['client_cpu_share'] + p['upstream_cpu_share']:.2f} |"
                 )
+        out += [
+            "",
+            "Two workers and the harness share this machine's cores: when they are all busy, the "
+            "throughput ratio is bounded by the cores left to the workers, and events/s per proxy "
+            "core shows how well the work itself scales.",
+        ]
     out += ["", "**Goals** (sseguard):", "", "| goal | measured | met |", "|---|---|---|"]
     for g in s["goals"]:
         met = {True: "yes", False: "**no**", None: "unknown"}[g["met"]]
