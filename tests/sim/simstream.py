@@ -13,6 +13,20 @@ from sseguard.sse import SSEDecoder
 
 Event = tuple[str | None, Any]
 
+# An OpenAI-format tool both OpenAI-side simulator test modules ask for.
+FORECAST = {
+    "type": "function",
+    "function": {
+        "name": "get_forecast",
+        "description": "forecast",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
+            "required": ["city"],
+        },
+    },
+}
+
 
 def wire(plan: Plan) -> bytes:
     """Every byte the plan sends, one pass of each loop, gzip undone."""

@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from simstream import accumulate_chunks, chunk_data, header, wire
+from simstream import FORECAST, accumulate_chunks, chunk_data, header, wire
 
 from sseguard.sim import (
     CATALOGUE,
@@ -36,18 +36,6 @@ BODY: dict[str, Any] = {
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": [{"type": "text", "text": "Bonjour 👋"}]},
     ],
-}
-FORECAST = {
-    "type": "function",
-    "function": {
-        "name": "get_forecast",
-        "description": "forecast",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-            "required": ["city"],
-        },
-    },
 }
 DEFAULT_ARGS = sample_input(DEFAULT_TOOL["input_schema"])
 

@@ -9,6 +9,7 @@ from typing import Any
 import anthropic
 import openai
 import pytest
+from simstream import FORECAST
 
 from sseguard.sim import SCENARIO_HEADER, expected_completion
 from sseguard.sim.content import CANONICAL_TEXT, THINKING_TEXT
@@ -16,18 +17,6 @@ from sseguard.sim.server import MODELS
 
 MODEL = "gpt-sim-1"
 HANG = 10  # seconds; only to turn a hang into a failure
-FORECAST = {
-    "type": "function",
-    "function": {
-        "name": "get_forecast",
-        "description": "forecast",
-        "parameters": {
-            "type": "object",
-            "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
-            "required": ["city"],
-        },
-    },
-}
 
 
 def client(url: str, timeout: float = HANG, **options: Any) -> openai.OpenAI:
