@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import signal
 import sys
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -23,7 +22,7 @@ from urllib.parse import urlsplit
 import httptools
 import uvloop
 
-from harness.upstream import raise_nofile
+from harness.upstream import raise_nofile, serve_until_signalled
 from sseguard.protocol.stream import StreamRepair
 from sseguard.sse import encode
 
@@ -179,11 +178,7 @@ async def serve(upstream: str, host: str, port: int) -> None:
     loop = asyncio.get_running_loop()
     server = await loop.create_server(lambda: Client(relay), host, port, backlog=4096)
     print(f"relay floor listening on http://{host}:{port}", file=sys.stderr, flush=True)
-    stop = asyncio.Event()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    server.close()
+    await serve_until_signalled(server)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -258,7 +258,13 @@ async def serve(host: str, port: int, settings: Settings) -> None:
     bound = server.sockets[0].getsockname()[1]
     # The harness reads this line to learn the port (``--port 0`` picks a free one).
     print(json.dumps({"listening": f"http://{host}:{bound}"}), flush=True)
+    await serve_until_signalled(server)
+
+
+async def serve_until_signalled(server: asyncio.Server) -> None:
+    """Serve until SIGTERM or SIGINT: the harness stops its processes with a signal."""
     stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     await stop.wait()
