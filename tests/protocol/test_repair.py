@@ -334,6 +334,23 @@ def test_F13_thinking_delta_in_text_block_rehomed() -> None:
     assert "F13" in r.anomalies
 
 
+def test_F13_text_delta_into_a_held_tool_call_with_cut_json_fails_cleanly() -> None:
+    # Found by the property test: the re-homed text block took the index of the held tool call,
+    # which the client never saw, so its content_block_start skipped an index.
+    raw = wire(
+        message_start(),
+        text_start(0),
+        tool_start(1, "toolu_1"),
+        delta(1, "input_json_delta", "{"),
+        text(1, "late text"),
+        MESSAGE_STOP,
+    )
+    out, r = repair(raw, atomic_tools=True)
+    assert r.failed and r.failure is not None and r.failure.fault == "F14"
+    assert [b.type for b in r.blocks] == ["text"]  # the unsent tool call is not one of them
+    assert not violations(out + finalize(r, "error"))
+
+
 def test_F14_tool_start_without_input_gets_empty_input() -> None:
     start = block_start(0, {"type": "tool_use", "id": "toolu_9", "name": "f"})
     raw = wire(message_start(), start, block_stop(0), message_delta("tool_use"), MESSAGE_STOP)

@@ -627,6 +627,8 @@ class Repairer:
                 return []
             self.anomalies.record("F13", f"{dtype} in a {blk.type} block; re-homed in a new block")
             out = self._close_open(f"a {dtype}", record=False)
+            if self.failed:  # the open block was a held tool call whose JSON never parsed
+                return out
             new = Block(self._next_index, home["type"], blk.upstream_index)
             self._next_index += 1
             self._by_upstream[blk.upstream_index] = new
@@ -711,6 +713,7 @@ class Repairer:
             except orjson.JSONDecodeError:
                 value = None
             if type(value) is not dict:
+                self._discard(blk)  # the client never saw it
                 self._fail(
                     "F14",
                     "api_error",
