@@ -437,6 +437,78 @@ def test_unread_body_past_the_high_water_mark_stops_the_socket_until_read() -> N
     run(main())
 
 
+def _frame(data: bytes) -> bytes:
+    return b"%x\r\n%b\r\n" % (len(data), data)
+
+
+async def _streaming(head_and_body: bytes = b"") -> Connection:
+    conn = Connection(asyncio.get_running_loop(), "k")
+    conn.connection_made(_Transport())
+    conn.request(b"")
+    conn.data_received(b"HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n" + head_and_body)
+    await conn.response_head()
+    return conn
+
+
+def test_diverted_chunks_go_to_the_consumer_in_order_and_a_declined_one_to_read() -> None:
+    async def main() -> None:
+        conn = await _streaming()
+        taken: list[bytes] = []
+        conn.data_received(_frame(b"a"))
+        assert await conn.read() == b"a"
+        assert conn.divert(lambda chunk: chunk != b"c" and not taken.append(chunk))
+        conn.data_received(_frame(b"b"))
+        conn.data_received(_frame(b"c") + _frame(b"d"))  # c is declined: c and d are read
+        assert taken == [b"b"]
+        assert conn.consumer is None
+        assert await conn.read() == b"cd"
+        assert conn.divert(lambda chunk: not taken.append(chunk))
+        conn.data_received(_frame(b"e") + b"0\r\n\r\n")
+        assert taken == [b"b", b"e"]
+        assert await conn.read() == b""  # the end still wakes the reader
+        assert conn.reusable  # the answer's end was seen: the connection can go back to the pool
+
+    run(main())
+
+
+def test_divert_waits_until_queued_chunks_are_read() -> None:
+    async def main() -> None:
+        conn = await _streaming(_frame(b"early"))
+        assert not conn.divert(lambda chunk: True)
+        assert await conn.read() == b"early"
+        assert conn.divert(lambda chunk: True)
+
+    run(main())
+
+
+def test_hand_back_wakes_the_reader_once_and_the_body_goes_on() -> None:
+    async def main() -> None:
+        conn = await _streaming()
+
+        def consume(chunk: bytes) -> bool:
+            conn.hand_back()
+            return True
+
+        assert conn.divert(consume)
+        conn.data_received(_frame(b"taken"))
+        assert await conn.read() == b""
+        conn.data_received(_frame(b"queued") + b"0\r\n\r\n")
+        assert await conn.read() == b"queued"
+        assert await conn.read() == b""
+
+    run(main())
+
+
+def test_a_closed_connection_drops_its_consumer() -> None:
+    async def main() -> None:
+        conn = await _streaming()
+        assert conn.divert(lambda chunk: True)
+        conn.close()
+        assert conn.consumer is None
+
+    run(main())
+
+
 def _self_signed(tmp: Path) -> tuple[Path, Path]:
     cert, key = tmp / "cert.pem", tmp / "key.pem"
     subprocess.run(

@@ -12,6 +12,7 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from sseguard.gateway.direct import DirectSend
 from sseguard.gateway.edges import Edge, Framing
 from sseguard.gateway.errors import GatewayError
 from sseguard.observe.capture import Capture
@@ -120,6 +121,7 @@ class StreamSink:
         self._last_events = 0.0  # when events were last written; 0.0 before the first
         self.committed = False
         self.last_write = time.monotonic()
+        self._direct: DirectSend | None = None  # after commit, when the server allows it
 
     async def _commit(self) -> None:
         self.committed = True
@@ -131,11 +133,10 @@ class StreamSink:
                 "headers": SSE_HEADERS + encode_headers(self._headers()),
             }
         )
+        self._direct = DirectSend.of(self._send)
 
-    async def write(self, events: list[Event]) -> None:
-        # Runs for every upstream read: one coroutine, the bookkeeping inlined, one clock read.
-        if not self.committed:
-            await self._commit()
+    def _framed(self, events: list[Event]) -> bytes:
+        """The events' bytes, counted in the record and the gap tally as they go out."""
         data = self._encode(events)
         now = time.monotonic()
         self.last_write = now
@@ -153,7 +154,22 @@ class StreamSink:
         self._last_events = now
         if self.capture is not None:
             self.capture.add_to(self.capture.client_bytes, data)
-        await self._send({"type": "http.response.body", "body": data, "more_body": True})
+        return data
+
+    async def write(self, events: list[Event]) -> None:
+        if not self.committed:
+            await self._commit()
+        await self._send(
+            {"type": "http.response.body", "body": self._framed(events), "more_body": True}
+        )
+
+    def can_write_now(self) -> bool:
+        direct = self._direct
+        return direct is not None and direct.ready()
+
+    def write_now(self, events: list[Event]) -> None:
+        assert self._direct is not None
+        self._direct.body(self._framed(events))
 
     async def ping(self) -> None:
         if not self.committed:
@@ -182,6 +198,12 @@ class CollectSink:
         self.events: list[Event] = []
 
     async def write(self, events: list[Event]) -> None:
+        self.write_now(events)
+
+    def can_write_now(self) -> bool:
+        return True
+
+    def write_now(self, events: list[Event]) -> None:
         self._record.mark_first_event()
         self._record.events_out += len(events)
         self.events += events

@@ -46,6 +46,14 @@ class Sink(Protocol):
 
     async def write(self, events: list[Event]) -> None: ...
 
+    def can_write_now(self) -> bool:
+        """``write_now`` would not have to wait for the client."""
+        ...
+
+    def write_now(self, events: list[Event]) -> None:
+        """``write`` from a plain callback; only right after ``can_write_now()`` said True."""
+        ...
+
     async def ping(self) -> None: ...
 
 
@@ -288,7 +296,13 @@ class Exchange:
         translator: Translator | None,
     ) -> tuple[bool, bool]:
         """Read, repair, write. Holds a lone ``message_start`` until the next event, so an endless
-        ``message_start`` loop (F11) is caught before the client is committed to this upstream."""
+        ``message_start`` loop (F11) is caught before the client is committed to this upstream.
+
+        Once events flow and the client can take writes without waiting, the rest of the body is
+        diverted to ``consume``, which repairs and writes each chunk inside the upstream
+        connection's ``data_received``: no task wake-up and no awaited ``send`` per event. Anything
+        else — a client that is slow or gone, the end of the stream, the end of the body, a broken
+        connection, a timeout — comes back to this loop, which handles it as it always has."""
         r = self.repairer
         pipe = StreamRepair(
             r, max_event_size=self.config.limits.max_event_bytes, translator=translator
@@ -305,6 +319,32 @@ class Exchange:
         write = sink.write
         rec = self.record
         tap = self._tap.raw if self._tap is not None and self.capture is not None else None
+        conn = resp.connection
+        can_write_now = sink.can_write_now
+        write_now = sink.write_now
+        arm = watchdog.arm
+        deadline = self._deadline
+        over: list[Exception | None] = []  # why consume handed the body back: None, or an error
+
+        def consume(chunk: bytes) -> bool:
+            if not can_write_now():
+                return False  # the loop awaits the write, which waits for the client
+            now = time.monotonic()
+            arm(idle if now <= idle_until else max(0.0, deadline - now))
+            rec.bytes_in += len(chunk)
+            try:
+                events = feed(chunk)
+                if events:
+                    write_now(events)
+            except Exception as exc:  # raised again in the request's task, not in the event loop
+                over.append(exc)
+                conn.hand_back()
+                return True
+            if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
+                over.append(None)
+                conn.hand_back()
+            return True
+
         try:
             while True:
                 # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
@@ -335,6 +375,10 @@ class Exchange:
                         r.fail("F20", "api_error", self._cause.message)
                     produced = await self._deliver(sink, held, events) or produced
                     return produced, False
+                if over:
+                    if over[0] is not None:
+                        raise over[0]
+                    return produced, r.ended
                 rec.bytes_in += len(chunk)
                 if tap is not None and self.capture is not None:
                     self.capture.add_to(tap, chunk)
@@ -350,7 +394,10 @@ class Exchange:
                         produced = await self._deliver(sink, held, events) or produced
                 if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
                     return produced, r.ended
+                if produced and not held and tap is None and can_write_now():
+                    conn.divert(consume)
         finally:
+            conn.consumer = None
             watchdog.close()
 
     def _why_timed_out(self, timeouts: Timeouts, started: bool | list[Event]) -> str:

@@ -7,6 +7,10 @@ the waiter helper, ``readany``, ``_wait`` with its timer), and per request its `
 largest self time in the gateway's profile (docs/benchmarks.md). Here a read is one parser callback
 that appends and wakes the reader. The parsing itself stays a library's (httptools, llhttp).
 
+A committed stream can take its body without a task switch per read: ``divert(consumer)`` hands each
+body chunk to a plain callback inside ``data_received`` (the gateway repairs and writes it to the
+client right there), until the callback declines one or ``hand_back()`` wakes the reader.
+
 Flow control: past ``HIGH_WATER`` bytes unread, the socket stops being read until the reader
 catches up, so a slow client never makes the gateway buffer an upstream's whole answer.
 """
@@ -16,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import zlib
-from collections.abc import Hashable
+from collections.abc import Callable, Hashable
 from typing import cast
 
 import httptools
@@ -38,6 +42,7 @@ class Connection(asyncio.Protocol):
         "_chunks",
         "_complete",
         "_error",
+        "_handed_back",
         "_head",
         "_head_size",
         "_inflate",
@@ -47,6 +52,7 @@ class Connection(asyncio.Protocol):
         "_raw_headers",
         "_sized",
         "_waiter",
+        "consumer",
         "headers",
         "idle_since",
         "key",
@@ -89,6 +95,9 @@ class Connection(asyncio.Protocol):
         self._inflate: zlib._Decompress | None = None
         self._sized = False  # the body has a length or chunked framing: EOF before its end is a cut
         self._paused = False
+        # Takes body chunks before they are queued for ``read()``; False means "not this one".
+        self.consumer: Callable[[bytes], bool] | None = None
+        self._handed_back = False
 
     @property
     def usable(self) -> bool:
@@ -108,10 +117,31 @@ class Connection(asyncio.Protocol):
     async def response_head(self) -> None:
         await self._head
 
+    def divert(self, consumer: Callable[[bytes], bool]) -> bool:
+        """Give the body's next chunks to ``consumer`` as they arrive instead of queueing them;
+        refused (False) while chunks are queued, which must be read first to keep their order.
+
+        A chunk the consumer declines (returns False) is queued as usual, and the consumer is
+        dropped: from then on ``read()`` has the body again, until the next ``divert``."""
+        if self._chunks or self._error is not None or self._complete:
+            return False
+        self.consumer = consumer
+        return True
+
+    def hand_back(self) -> None:
+        """Drop the consumer and wake the reader: its ``read()`` returns ``b""`` once, though the
+        body may go on. For a consumer that has seen the stream end, or must stop taking it."""
+        self.consumer = None
+        self._handed_back = True
+        self._wake()
+
     async def read(self) -> bytes:
-        """The body bytes received since the last read; ``b""`` at its end. Bytes received before a
-        failure are returned before the failure is raised."""
+        """The body bytes received since the last read; ``b""`` at its end or after ``hand_back``.
+        Bytes received before a failure are returned before the failure is raised."""
         while not self._chunks:
+            if self._handed_back:
+                self._handed_back = False
+                return b""
             if self._error is not None:
                 raise self._error
             if self._complete:
@@ -132,6 +162,7 @@ class Connection(asyncio.Protocol):
 
     def close(self) -> None:
         """Drop the connection now: an upstream must stop generating for a client that left (F36)."""
+        self.consumer = None
         if self.transport is not None:
             self.transport.close()
             self.transport = None
@@ -207,6 +238,11 @@ class Connection(asyncio.Protocol):
                 return
             if not body:
                 return
+        consumer = self.consumer
+        if consumer is not None:
+            if consumer(body):
+                return
+            self.consumer = None
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > HIGH_WATER and not self._paused and self.transport is not None:
