@@ -5,7 +5,9 @@ CPU time on a shared machine moves by tens of percent between repeats (docs/benc
 hides differences of a few percent such as what observation costs. An instruction count does not
 depend on what else runs. Each variant of the gateway runs under callgrind with instrumentation off
 through start-up and a warm-up stream, on for N paced streams sent one after another (one event per
-read, the real case), then off; the count over the events relayed is the figure.
+read, the real case), then off; the count over the events relayed is the figure. The same number
+of 4-delta streams follows, counted apart: two stream lengths over the same requests split the
+figure into a cost per event and a cost per request (connection, parsing, routing, the record).
 
     python3 bench/instructions.py              # default gateway and the no-observer gateway
     python3 bench/instructions.py --streams 10 # quicker
@@ -47,6 +49,8 @@ VARIANTS = {
     "nginx": "nginx with proxy_buffering off: what a plain reverse proxy costs",
 }
 OBSERVER_VARIANTS = ("sseguard", "sseguard-nolog", "sseguard-metrics", "sseguard-bare")
+LONG_TOKENS = 64  # the measured streams: 64 deltas, 70 events
+SHORT_TOKENS = 4  # then as many 4-delta streams (10 events), for the per-request share
 STARTUP_TIMEOUT = 600.0  # Python's imports under callgrind take minutes
 
 
@@ -94,26 +98,40 @@ def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[s
         log(f"{name}: starting under callgrind (minutes: Python's imports run ~50x slower)")
         _wait_port(port, proc, STARTUP_TIMEOUT)
         check_stream(target.url, timeout=300)  # warm-up: first-use paths are not the steady state
-        control("-i", "on")
-        events = 0
         started = time.monotonic()
-        for i in range(streams):
-            events += check_stream(target.url, timeout=300)[1]
-            log(f"{name}: stream {i + 1}/{streams}, {events} events so far")
-        control("-d")
-        control("-i", "off")
+        events, long_count = _counted(name, target.url, streams, LONG_TOKENS, out_dir)
+        short_events, short_count = _counted(name, target.url, streams, SHORT_TOKENS, out_dir)
         seconds = time.monotonic() - started
     finally:
         target.stop()
-    instructions = total_instructions(out_dir)
+    instructions = long_count
+    # Two stream lengths, the same requests: the difference is events alone (two equations).
+    per_event = (long_count - short_count) / (events - short_events)
+    per_request = (short_count - per_event * short_events) / streams
     return {
         "description": VARIANTS[name],
         "streams": streams,
         "events": events,
         "instructions": instructions,
         "instructions_per_event": round(instructions / events) if events else None,
+        "of_which_per_event": round(per_event),
+        "of_which_per_request": round(per_request),
+        "short_streams_events": short_events,
         "seconds": round(seconds, 1),
     }
+
+
+def _counted(name: str, url: str, streams: int, max_tokens: int, out_dir: Path) -> tuple[int, int]:
+    """(events, instructions) of ``streams`` streams sent one after another, instrumentation on."""
+    before = total_instructions(out_dir)
+    control("-i", "on")
+    events = 0
+    for i in range(streams):
+        events += check_stream(url, timeout=300, max_tokens=max_tokens)[1]
+        log(f"{name}: stream {i + 1}/{streams} ({max_tokens} deltas), {events} events so far")
+    control("-d")
+    control("-i", "off")
+    return events, total_instructions(out_dir) - before
 
 
 def observation_shares(results: dict[str, dict[str, object]]) -> dict[str, float]:

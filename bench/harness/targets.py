@@ -293,14 +293,15 @@ def target_command(
     return cmd, env, timeout
 
 
-def check_stream(url: str, timeout: float = 30.0) -> tuple[float, int]:
+def check_stream(url: str, timeout: float = 30.0, max_tokens: int = 100) -> tuple[float, int]:
     """One streaming request through ``url``; (seconds, events). Raises if the stream is not a
-    complete Messages stream carrying the upstream's stamps."""
+    complete Messages stream carrying the upstream's stamps. The bench upstream sends one delta
+    per token up to 64, so ``max_tokens`` below that shortens the stream."""
     host, port = url.removeprefix("http://").split(":")
     body = json.dumps(
         {
             "model": "claude-bench",
-            "max_tokens": 100,
+            "max_tokens": max_tokens,
             "stream": True,
             "messages": [{"role": "user", "content": "hi"}],
         }
