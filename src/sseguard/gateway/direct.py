@@ -37,9 +37,12 @@ class DirectSend:
             return None
         if getattr(cycle, "chunked_encoding", None) is not True or cycle.response_complete:
             return None
-        if not all(hasattr(cycle, name) for name in ("transport", "flow", "disconnected")):
+        try:
+            direct = cls(cycle)
+            direct.ready()
+        except AttributeError:  # a uvicorn whose cycle no longer looks like this
             return None
-        return cls(cycle)
+        return direct
 
     def ready(self) -> bool:
         """A write now goes out without waiting: the socket is not paused, the client is there."""
