@@ -142,6 +142,7 @@ class Phase:
         _sleep_until(w0)
         times0 = procstat.cpu_times(pid) if pid else (0.0, 0.0)
         up0 = procstat.cpu_seconds(upstream.pid) if upstream.pid else 0.0
+        machine0 = procstat.machine_times()
         rss_max = 0
         while time.monotonic() < w1:
             if pid:
@@ -149,6 +150,7 @@ class Phase:
             time.sleep(min(0.5, max(0.0, w1 - time.monotonic())))
         times1 = procstat.cpu_times(pid) if pid else (0.0, 0.0)
         up1 = procstat.cpu_seconds(upstream.pid) if upstream.pid else 0.0
+        machine1 = procstat.machine_times()
         mem = procstat.memory(pid) if pid else None
         out, _ = proc.communicate(timeout=120)
         result: dict[str, Any] = json.loads(out.decode().strip().splitlines()[-1])
@@ -164,6 +166,15 @@ class Phase:
                 "proxy_system_s": round(proxy_system, 3),
                 "cpu_s_per_1k_events": (round(proxy_cpu / events * 1000, 5) if events else None),
                 "upstream_cpu_share": round((up1 - up0) / window, 3),
+                # Disturbance: CPU the hypervisor gave elsewhere, and CPU of processes that are
+                # neither the proxy, the upstream nor the load client (this runner's polling is
+                # a few percent of a core).
+                "steal_share": round((machine1.steal - machine0.steal) / window, 3),
+                "others_cpu_share": round(
+                    (machine1.busy - machine0.busy - proxy_cpu - (up1 - up0)) / window
+                    - result["client_cpu_share"],
+                    3,
+                ),
                 "rss_kib": mem.rss_kib if mem else None,
                 "rss_max_kib": max(rss_max, mem.rss_kib) if mem else None,
             }
@@ -176,6 +187,11 @@ class Phase:
             f" p99 {_ms(lat['p99'])}  proxy cpu {result['proxy_cpu_share']:.0%}"
             f"  client {result['client_cpu_share']:.0%} upstream {result['upstream_cpu_share']:.0%}"
             + (f"  errors {result['errors']}" if result["errors"] else "")
+            + (
+                f"  DISTURBED: steal {result['steal_share']:.0%}, others {result['others_cpu_share']:.0%}"
+                if report.disturbed_phase(result)
+                else ""
+            )
         )
         return result
 
@@ -217,11 +233,41 @@ def _versions(targets: list[str], litellm_version: str) -> dict[str, str]:
     return out
 
 
+STEAL_QUIET = 0.03  # of each CPU, while both spin: what an undisturbed host takes
+
+
+def _steal_probe(seconds: float = 2.0) -> float:
+    """The share of CPU time the host takes away while every CPU here wants to run. Idle CPUs
+    accrue no steal, so the load average and an idle reading both miss a busy host; a short spin
+    on each CPU shows it."""
+    spin = f"import time\nt = time.monotonic() + {seconds}\nwhile time.monotonic() < t: pass"
+    before = procstat.machine_times()
+    spinners = [subprocess.Popen([sys.executable, "-c", spin]) for _ in range(os.cpu_count() or 1)]
+    started = time.monotonic()
+    for proc in spinners:
+        proc.wait()
+    elapsed = time.monotonic() - started
+    stolen = procstat.machine_times().steal - before.steal
+    return stolen / (elapsed * len(spinners))
+
+
 def _wait_for_quiet(limit: float, wait: float) -> None:
+    """Until the load average is under ``limit`` and the host takes under ``STEAL_QUIET`` of a
+    spinning CPU, for at most ``wait`` seconds."""
     deadline = time.monotonic() + wait
-    while os.getloadavg()[0] > limit and time.monotonic() < deadline:
-        log(f"load average {os.getloadavg()[0]:.2f} > {limit}: waiting for a quieter machine")
+    while time.monotonic() < deadline:
+        load = os.getloadavg()[0]
+        if load > limit:
+            log(f"load average {load:.2f} > {limit}: waiting for a quieter machine")
+            time.sleep(15)
+            continue
+        steal = _steal_probe()
+        if steal <= STEAL_QUIET:
+            log(f"quiet: load average {load:.2f}, the host took {steal:.1%} of a spinning CPU")
+            return
+        log(f"the host took {steal:.1%} of a spinning CPU (> {STEAL_QUIET:.0%}): waiting")
         time.sleep(15)
+    log("still not quiet: running anyway (the results will say whether it was disturbed)")
 
 
 def main() -> None:
@@ -275,7 +321,8 @@ def main() -> None:
         type=float,
         default=0.0,
         metavar="SECONDS",
-        help="wait up to this long for a 1-minute load average below 0.5 before starting",
+        help="wait up to this long for a quiet machine before starting: a 1-minute load average "
+        "below 0.5, and a host that takes under 3 %% of a spinning CPU (steal time)",
     )
     parser.add_argument("--litellm-version", default=LITELLM_VERSION)
     parser.add_argument("--docs", action=argparse.BooleanOptionalAction, default=None)

@@ -58,6 +58,24 @@ def cpu_seconds(pid: int) -> float:
 
 
 @dataclass(frozen=True, slots=True)
+class MachineTimes:
+    busy: float  # CPU seconds spent on anything but idling, all CPUs of this machine
+    steal: float  # CPU seconds the hypervisor gave to other machines while this one wanted them
+
+
+def machine_times() -> MachineTimes:
+    """From /proc/stat's first line: every process here, and what a shared host took away. A
+    benchmark's own processes use a known part of ``busy``; the rest, and any ``steal``, is
+    disturbance."""
+    with open("/proc/stat") as f:
+        values = [int(v) for v in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal (proc(5)); guest time is inside user.
+    busy = sum(values[:8]) - values[3] - values[4]
+    steal = values[7] if len(values) > 7 else 0
+    return MachineTimes((busy - steal) / CLK_TCK, steal / CLK_TCK)
+
+
+@dataclass(frozen=True, slots=True)
 class Memory:
     rss_kib: int  # resident now, summed over the tree
     hwm_kib: int  # each process's peak resident set, summed (an upper bound of the tree's peak)

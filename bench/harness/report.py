@@ -253,15 +253,49 @@ def _system_pct(cpu: dict[str, Any] | None) -> float | None:
 DISTURBED_P99_MS = 5.0
 
 
+# Per measured window, in cores: CPU the hypervisor gave to other machines (windows with good
+# latencies here: 0 to 0.11; with 10-50 ms spikes in the harness's own lateness: 0.12 to 0.66), and
+# CPU of processes other than the proxy, the upstream and the load client (the runner's polling
+# stays under 0.05; /proc's 10 ms ticks make the figure move by a few hundredths either way).
+DISTURBED_STEAL = 0.10
+DISTURBED_OTHERS = 0.15
+
+
+def disturbed_phase(phase: dict[str, Any]) -> bool:
+    steal, others = phase.get("steal_share"), phase.get("others_cpu_share")
+    return (steal is not None and steal > DISTURBED_STEAL) or (
+        others is not None and others > DISTURBED_OTHERS
+    )
+
+
 def disturbances(targets: dict[str, Any]) -> list[str]:
     """Signs that something outside the benchmark took CPU during the run: the harness alone
-    (direct) or nginx, which need a fraction of a core, were late themselves."""
+    (direct) or nginx, which need a fraction of a core, were late themselves; or, in any measured
+    window of any target, the host took CPU away (steal) or another process here used it."""
     found = []
     for name in ("direct", "nginx"):
         p99 = _get(targets, name, "cpu", "lateness_ms", "p99")
         if p99 is not None and p99 > DISTURBED_P99_MS:
             found.append(f"{name}'s own lateness p99 in the cpu phase was {p99:.1f} ms")
+    for name, target in targets.items():
+        for phase in _phases(target):
+            if disturbed_phase(phase):
+                found.append(
+                    f"{name}'s {phase.get('label') or 'phase'} window"
+                    f" (c={phase.get('concurrency')}): steal {phase['steal_share']:.2f},"
+                    f" other processes {phase['others_cpu_share']:.2f} cores"
+                )
     return found
+
+
+def _phases(target: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every load window recorded for a target: the single phases, the runs kept beside the best
+    cpu run, and the sweep's steps."""
+    out: list[dict[str, Any]] = []
+    for value in target.values():
+        items = value if isinstance(value, list) else [value]
+        out += [v for v in items if isinstance(v, dict) and "events_per_s" in v]
+    return out
 
 
 def _noise(targets: dict[str, Any]) -> float | None:
