@@ -46,6 +46,24 @@ class GapTally:
         self.total += seconds
 
 
+class _Labelled:
+    """``metric.labels(*values)``, looked up once per distinct values: prometheus_client's own
+    look-up validates every value and takes a lock on each call, and a finished request makes
+    half a dozen. Label values are bounded (see above), so the cache is too."""
+
+    __slots__ = ("_cache", "_labels")
+
+    def __init__(self, metric: Any) -> None:
+        self._labels = metric.labels
+        self._cache: dict[tuple[str, ...], Any] = {}
+
+    def __call__(self, *values: str) -> Any:
+        child = self._cache.get(values)
+        if child is None:
+            child = self._cache[values] = self._labels(*values)
+        return child
+
+
 class Metrics:
     """The gateway's metrics on their own registry (a fresh one per app, so tests stay apart)."""
 
@@ -111,26 +129,34 @@ class Metrics:
             registry=r,
             multiprocess_mode="livesum",
         )
+        self._requests = _Labelled(self.requests)
+        self._duration = _Labelled(self.duration)
+        self._ttft = _Labelled(self.ttft)
+        self._tokens = _Labelled(self.tokens)
+        self._anomalies = _Labelled(self.anomalies)
+        self._retries = _Labelled(self.retries)
+        self._fallbacks = _Labelled(self.fallbacks)
+        self._midstream = _Labelled(self.midstream)
 
     def observe(self, rec: RequestRecord) -> None:
         route = rec.route or NONE
         last = rec.deployments[-1] if rec.deployments else NONE
-        self.requests.labels(route, last, str(rec.status), rec.outcome).inc()
-        self.duration.labels(route).observe(rec.duration)
+        self._requests(route, last, str(rec.status), rec.outcome).inc()
+        self._duration(route).observe(rec.duration)
         if rec.ttft is not None:
-            self.ttft.labels(route).observe(rec.ttft)
+            self._ttft(route).observe(rec.ttft)
         if rec.input_tokens:
-            self.tokens.labels("input").inc(rec.input_tokens)
+            self._tokens("input").inc(rec.input_tokens)
         if rec.output_tokens:
-            self.tokens.labels("output").inc(rec.output_tokens)
+            self._tokens("output").inc(rec.output_tokens)
         for fault, count in rec.anomalies.items():
-            self.anomalies.labels(fault, last).inc(count)
+            self._anomalies(fault, last).inc(count)
         for attempt in rec.attempts[1:] if rec.attempts else ():
-            self.retries.labels(attempt.deployment).inc()
+            self._retries(attempt.deployment).inc()
         if len(rec.deployments) > 1:
-            self.fallbacks.labels(route).inc()
+            self._fallbacks(route).inc()
         if rec.midstream != "none":
-            self.midstream.labels(rec.midstream).inc()
+            self._midstream(rec.midstream).inc()
 
     def add_gaps(self, tally: GapTally) -> None:
         """Merge one stream's gaps into the histogram (prometheus_client's per-bucket values are
