@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import gc
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -107,10 +106,6 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
-                # What is imported and configured by now lives as long as the process. Frozen, it
-                # is out of the cyclic collector's sight: a full collection walked its ~60,000
-                # objects in 15-30 ms, a pause every open stream felt (docs/benchmarks.md).
-                gc.freeze()
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
