@@ -154,6 +154,13 @@ def main() -> None:
     parser.add_argument("--streams", type=int, default=20, help="paced streams per variant (20)")
     parser.add_argument("--out", type=Path, help="JSON file for the figures")
     parser.add_argument(
+        "--pace-ms",
+        type=float,
+        default=20.0,
+        help="milliseconds between the upstream's deltas (20: one event per read); 0 writes each "
+        "stream in one piece, as the workers phase of bench/run.py does",
+    )
+    parser.add_argument(
         "--variants",
         default=",".join(OBSERVER_VARIANTS),
         help=f"comma-separated, from: {', '.join(VARIANTS)} (default: the four sseguard ones, "
@@ -166,7 +173,7 @@ def main() -> None:
         parser.error(f"unknown variant(s) {', '.join(unknown)}; known: {', '.join(VARIANTS)}")
     ensure_valgrind()
     workdir = Path(tempfile.mkdtemp(prefix="sseguard-instructions-"))
-    upstream = start_upstream(workdir, deltas=64, pace_ms=20.0, cpus=None)
+    upstream = start_upstream(workdir, deltas=64, pace_ms=args.pace_ms, cpus=None)
     results: dict[str, dict[str, object]] = {}
     try:
         for name in names:
@@ -174,7 +181,7 @@ def main() -> None:
             log(f"{name}: {results[name]['instructions_per_event']:,} instructions per event")
     finally:
         upstream.stop()
-    summary: dict[str, object] = {"results": results}
+    summary: dict[str, object] = {"pace_ms": args.pace_ms, "results": results}
     if all(name in results for name in OBSERVER_VARIANTS):
         summary.update(observation_shares(results))
     if "nginx" in results:
