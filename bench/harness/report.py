@@ -447,8 +447,9 @@ def _disturbed_note(results: dict[str, Any]) -> list[str]:
     if not found:
         return []
     return [
-        f"**Disturbed run, not for quoting:** {'; '.join(found)} (over {DISTURBED_P99_MS:g} ms: "
-        "something else was using the CPUs).",
+        f"**Disturbed run, not for quoting:** {'; '.join(found)} (limits: a reference's p99 "
+        f"{DISTURBED_P99_MS:g} ms, steal {DISTURBED_STEAL:g} and other processes "
+        f"{DISTURBED_OTHERS:g} of a CPU per window; something else was using the CPUs).",
         "",
     ]
 
