@@ -30,11 +30,20 @@ async def _serving(app: App) -> tuple[uvicorn.Server, int]:
     return server, sock.getsockname()[1]
 
 
-def _run(main: Callable[[], Awaitable[None]]) -> None:
-    async def bounded() -> None:
-        await asyncio.wait_for(main(), TIME_BOUND)
+def _answer(app: App, until: bytes) -> bytes:
+    """Serve ``app``, send it one GET, and return what came back up to ``until``."""
 
-    asyncio.run(bounded())
+    async def main() -> bytes:
+        server, port = await _serving(app)
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(REQUEST)
+        try:
+            return await reader.readuntil(until)
+        finally:
+            writer.close()
+            await server.shutdown()
+
+    return asyncio.run(asyncio.wait_for(main(), TIME_BOUND))
 
 
 async def _start(send: Any, *headers: tuple[bytes, bytes]) -> None:
@@ -54,18 +63,9 @@ def test_direct_writes_make_the_chunked_body_send_would_make() -> None:
         direct.body(b"event: b\ndata: {}\n\n")
         await send({"type": "http.response.body", "body": b"", "more_body": False})
 
-    async def main() -> None:
-        server, port = await _serving(app)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(REQUEST)
-        head = await reader.readuntil(b"\r\n\r\n")
-        body = await reader.readuntil(b"0\r\n\r\n")
-        writer.close()
-        await server.shutdown()
-        assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head
-        assert body == b"13\r\nevent: a\ndata: {}\n\n\r\n13\r\nevent: b\ndata: {}\n\n\r\n0\r\n\r\n"
-
-    _run(main)
+    head, body = _answer(app, b"0\r\n\r\n").split(b"\r\n\r\n", 1)
+    assert head.startswith(b"HTTP/1.1 200") and b"transfer-encoding: chunked" in head
+    assert body == b"13\r\nevent: a\ndata: {}\n\n\r\n13\r\nevent: b\ndata: {}\n\n\r\n0\r\n\r\n"
     assert seen and seen[0] is not None
 
 
@@ -82,15 +82,7 @@ def test_not_ready_once_the_client_is_gone() -> None:
             pass  # the request's (empty) body first
         states.append(direct.ready())
 
-    async def main() -> None:
-        server, port = await _serving(app)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(REQUEST)
-        await reader.readuntil(b"data: {}\n\n")
-        writer.close()
-        await server.shutdown()
-
-    _run(main)
+    _answer(app, b"data: {}\n\n")
     assert states == [True, False]
 
 
@@ -102,17 +94,10 @@ def test_no_direct_path_for_a_sized_body_or_another_server() -> None:
         found.append(DirectSend.of(send))
         await send({"type": "http.response.body", "body": b"{}"})
 
-    async def main() -> None:
-        server, port = await _serving(app)
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        writer.write(REQUEST)
-        await reader.readuntil(b"\r\n\r\n{}")
-        writer.close()
-        await server.shutdown()
+    _answer(app, b"\r\n\r\n{}")
 
     async def other_send(message: Any) -> None:
         return None
 
-    _run(main)
     assert found == [None]
     assert DirectSend.of(other_send) is None
