@@ -6,10 +6,10 @@ on paced streams that wake-up and uvicorn's ``send`` were a third of the gateway
 (docs/benchmarks.md). Once uvicorn's httptools protocol has sent a chunked response's head, a body
 message is one ``transport.write`` of a chunk frame when the socket is not paused and the client is
 still there; ``DirectSend`` does exactly that, and says when it cannot (``ready()``), so the caller
-falls back to ``await send(...)``, which waits for the socket to drain. It relies on four
+falls back to ``await send(...)``, which waits for the socket to drain. It relies on five
 attributes of uvicorn's ``RequestResponseCycle`` (``transport``, ``flow``, ``disconnected``,
-``chunked_encoding``); under any other server, or another uvicorn, ``of()`` returns None and every
-write goes through ``send``. tests/gateway/test_direct_send.py fails if the pinned uvicorn stops
+``chunked_encoding``, ``response_complete``); under any other server, or another uvicorn,
+``of()`` returns None and every write goes through ``send``. tests/gateway/test_direct_send.py fails if the pinned uvicorn stops
 matching.
 """
 
