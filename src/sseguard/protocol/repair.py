@@ -186,9 +186,6 @@ class Repairer:
 
     # -- input ------------------------------------------------------------------------------
 
-    def feed(self, sse: SSEEvent) -> list[Event]:
-        return self._feed(sse.event, sse.data)
-
     def feed_many(self, events: Iterable[SSEEvent]) -> list[Event]:
         out: list[Event] = []
         for e in events:
@@ -261,9 +258,13 @@ class Repairer:
 
     # -- dispatch ---------------------------------------------------------------------------
 
-    def _feed(self, name: str | None, data: str) -> list[Event]:
+    def feed(self, sse: SSEEvent) -> list[Event]:
+        """One upstream event in, what the client gets for it out. It is the dispatch itself:
+        it runs once per event, so it adds no frame of its own."""
         if self.phase is _FAILED:
             return []
+        name = sse.event
+        data = sse.data
         try:
             payload = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -328,7 +329,7 @@ class Repairer:
                 if piece.lost:
                     self._lost(piece.announced_types(), piece.text)
                 else:
-                    out += self._feed(piece.name if i or piece.name else name, piece.text)
+                    out += self.feed(SSEEvent(piece.name if i or piece.name else name, piece.text))
                 if self.failed:
                     break
             return out

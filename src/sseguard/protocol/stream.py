@@ -11,9 +11,11 @@ from typing import Protocol
 import orjson
 
 from sseguard.protocol.events import Event
-from sseguard.protocol.repair import Repairer
+from sseguard.protocol.repair import Phase, Repairer
 from sseguard.sse.decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent
 from sseguard.sse.errors import SSEEventTooLarge
+
+_FAILED = Phase.FAILED
 
 
 class Translator(Protocol):
@@ -43,7 +45,7 @@ class StreamRepair:
 
     def feed(self, data: bytes) -> list[Event]:
         repairer = self.repairer
-        if repairer.failed:
+        if repairer.phase is _FAILED:  # the property costs a call per read
             return []
         try:
             sse_events = self.decoder.feed(data)
