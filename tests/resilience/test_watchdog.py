@@ -4,6 +4,7 @@ cancellation that came from elsewhere. Time bounds here only detect hangs."""
 from __future__ import annotations
 
 import asyncio
+import time
 
 import pytest
 
@@ -84,3 +85,43 @@ def test_a_foreign_cancellation_is_not_consumed() -> None:
             await task
 
     run(main())
+
+
+def test_a_deadline_moved_later_by_assignment_holds_the_read_open() -> None:
+    """The relay moves the deadline per event without a call: the timer, set for the armed
+    deadline, must notice the later one when it fires and wait for it instead of cancelling."""
+
+    async def main() -> str:
+        loop = asyncio.get_running_loop()
+        dog = Watchdog()
+        answer: asyncio.Future[str] = loop.create_future()
+        dog.arm(0.01)
+        dog.deadline = time.monotonic() + 60  # data kept coming
+        loop.call_later(0.05, answer.set_result, "read")  # well past the armed 10 ms
+        try:
+            return await answer
+        except asyncio.CancelledError:
+            return "cancelled"
+        finally:
+            dog.disarm()
+            dog.close()
+
+    assert run(main()) == "read"
+
+
+def test_a_deadline_moved_later_still_expires() -> None:
+    async def main() -> bool:
+        dog = Watchdog()
+        never: asyncio.Future[bytes] = asyncio.get_running_loop().create_future()
+        dog.arm(0.01)
+        dog.deadline = time.monotonic() + 0.03
+        try:
+            await never
+        except asyncio.CancelledError:
+            return dog.consume()
+        finally:
+            dog.disarm()
+            dog.close()
+        return False
+
+    assert run(main()) is True

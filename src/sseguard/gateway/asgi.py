@@ -122,6 +122,7 @@ class StreamSink:
         self.committed = False
         self.last_write = time.monotonic()
         self._direct: DirectSend | None = None  # after commit, when the server allows it
+        self.can_write_now: Callable[[], bool] = _cannot  # the direct path's own check, then
 
     async def _commit(self) -> None:
         self.committed = True
@@ -133,7 +134,9 @@ class StreamSink:
                 "headers": SSE_HEADERS + encode_headers(self._headers()),
             }
         )
-        self._direct = DirectSend.of(self._send)
+        self._direct = direct = DirectSend.of(self._send)
+        if direct is not None:
+            self.can_write_now = direct.ready
 
     def _framed(self, events: list[Event]) -> bytes:
         """The events' bytes, counted in the record and the gap tally as they go out."""
@@ -163,10 +166,6 @@ class StreamSink:
             {"type": "http.response.body", "body": self._framed(events), "more_body": True}
         )
 
-    def can_write_now(self) -> bool:
-        direct = self._direct
-        return direct is not None and direct.ready()
-
     def write_now(self, events: list[Event]) -> None:
         assert self._direct is not None
         self._direct.body(self._framed(events))
@@ -184,6 +183,10 @@ class StreamSink:
     async def end(self) -> None:
         if self.committed:
             await self._send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+def _cannot() -> bool:
+    return False
 
 
 class CollectSink:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -46,8 +47,11 @@ class Sink(Protocol):
 
     async def write(self, events: list[Event]) -> None: ...
 
-    def can_write_now(self) -> bool:
-        """``write_now`` would not have to wait for the client."""
+    @property
+    def can_write_now(self) -> Callable[[], bool]:
+        """Says whether ``write_now`` would not have to wait for the client. Looked up once per
+        diversion and called once per event, so a sink may hand out the check of what it writes
+        to (an attribute set when it commits) instead of a method that calls it."""
         ...
 
     def write_now(self, events: list[Event]) -> None:
@@ -320,17 +324,18 @@ class Exchange:
         rec = self.record
         tap = self._tap.raw if self._tap is not None and self.capture is not None else None
         conn = resp.connection
-        can_write_now = sink.can_write_now
+        can_write_now = sink.can_write_now  # looked up again when the sink has committed
         write_now = sink.write_now
-        arm = watchdog.arm
         deadline = self._deadline
         over: list[Exception | None] = []  # why consume handed the body back: None, or an error
 
         def consume(chunk: bytes) -> bool:
             if not can_write_now():
                 return False  # the loop awaits the write, which waits for the client
-            now = time.monotonic()
-            arm(idle if now <= idle_until else max(0.0, deadline - now))
+            # The loop armed the watchdog for this read in the same terms, so this only moves
+            # its deadline later, which needs no call.
+            until = time.monotonic() + idle
+            watchdog.deadline = until if until < deadline else deadline
             rec.bytes_in += len(chunk)
             try:
                 events = feed(chunk)
@@ -394,8 +399,10 @@ class Exchange:
                         produced = await self._deliver(sink, held, events) or produced
                 if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
                     return produced, r.ended
-                if produced and not held and tap is None and can_write_now():
-                    conn.divert(consume)
+                if produced and not held and tap is None:
+                    can_write_now = sink.can_write_now
+                    if can_write_now():
+                        conn.divert(consume)
         finally:
             conn.consumer = None
             watchdog.close()

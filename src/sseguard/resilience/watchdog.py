@@ -10,34 +10,41 @@ is in progress, so time spent writing to a slow client is never blamed on the up
 from __future__ import annotations
 
 import asyncio
+import time
 
 
 class Watchdog:
-    """``arm(deadline)`` before a read, ``disarm()`` after it; ``expired`` tells a cancellation of
-    ours (a timeout) from anyone else's."""
+    """``arm(seconds)`` before a read, ``disarm()`` after it; ``expired`` tells a cancellation of
+    ours (a timeout) from anyone else's.
 
-    __slots__ = ("_deadline", "_handle", "_loop", "_task", "expired", "reading")
+    ``deadline`` (``time.monotonic()`` seconds) may also be moved by assignment, without a call, by
+    a reader that stays armed while data keeps coming (the relay inside the upstream connection's
+    callback, once per event) — but only later, never earlier: the timer catches up with a later
+    deadline when it fires, while an earlier one needs ``arm`` to move the timer."""
+
+    __slots__ = ("_handle", "_loop", "_task", "_when", "deadline", "expired", "reading")
 
     def __init__(self) -> None:
         self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         assert task is not None, "a Watchdog guards the task that creates it"
         self._task = task
-        self._deadline = 0.0
+        self.deadline = 0.0
         self._handle: asyncio.TimerHandle | None = None
+        self._when = 0.0  # the deadline the timer was set for
         self.expired = False
         self.reading = False
 
     def arm(self, seconds: float) -> None:
         """A read starts and must end within ``seconds``."""
-        deadline = self._loop.time() + seconds
-        self._deadline = deadline
+        now = time.monotonic()
+        deadline = self.deadline = now + seconds
         self.reading = True
         handle = self._handle
-        if handle is None or handle.when() > deadline:
+        if handle is None or self._when > deadline:
             if handle is not None:
                 handle.cancel()
-            self._handle = self._loop.call_at(deadline, self._fire)
+            self._schedule(deadline, now)
 
     def disarm(self) -> None:
         self.reading = False
@@ -47,12 +54,17 @@ class Watchdog:
             self._handle.cancel()
             self._handle = None
 
+    def _schedule(self, deadline: float, now: float) -> None:
+        self._when = deadline
+        self._handle = self._loop.call_later(deadline - now, self._fire)
+
     def _fire(self) -> None:
         if not self.reading:
             self._handle = None  # the next arm schedules afresh
             return
-        if self._loop.time() < self._deadline:
-            self._handle = self._loop.call_at(self._deadline, self._fire)
+        now = time.monotonic()
+        if now < self.deadline:
+            self._schedule(self.deadline, now)
             return
         self._handle = None
         self.expired = True
