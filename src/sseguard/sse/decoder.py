@@ -13,6 +13,7 @@ from itertools import repeat
 from typing import NamedTuple
 
 from sseguard.sse.errors import SSEEventTooLarge
+from sseguard.sse.names import COMMON_EVENT_NAMES
 
 DEFAULT_MAX_EVENT_SIZE = 32 * 1024 * 1024
 
@@ -46,19 +47,7 @@ _NOT_CANONICAL = "\x00not canonical"
 # builds the tuple directly.
 _new_event = tuple.__new__
 # Event names of the Messages protocol, decoded once instead of once per event.
-_NAMES = {
-    n.encode(): n
-    for n in (
-        "message_start",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-        "ping",
-        "error",
-    )
-}
+_NAMES = {n.encode(): n for n in COMMON_EVENT_NAMES}
 
 
 class SSEDecoder:
