@@ -115,30 +115,10 @@ class SSEDecoder:
             self._bom_checked = True
             if buf.startswith(_BOM):
                 buf = buf[3:]
-        return self._parse(buf, final=False)
-
-    def close(self) -> list[SSEEvent]:
-        """End of stream: a held CR ends its line; an unterminated block is dropped unless kept."""
-        if self._error is not None:
-            raise self._error
-        buf = bytes(self._buf)
-        self._buf = bytearray()
-        events: list[SSEEvent] = []
-        if buf:
-            if not self._bom_checked:
-                self._bom_checked = True
-                if buf.startswith(_BOM):
-                    buf = buf[3:]
-            events = self._parse(buf, final=True)
-        if self._keep_partial and self._data:
-            events.append(self._make_event(bytes(self._pending)))
-        self._reset_block()
-        return events
-
-    def _parse(self, buf: bytes, *, final: bool) -> list[SSEEvent]:
-        """Whole canonical blocks take the fast path; everything else goes line by line."""
-        if _CR in buf or final:
-            return self._parse_lines(buf, final=final)
+        # Whole canonical blocks take the fast path, in this frame (it runs once per read);
+        # everything else goes line by line.
+        if _CR in buf:
+            return self._parse_lines(buf, final=False)
         events: list[SSEEvent] = []
         pos = 0
         if self._pending or self._data or self._event is not None or self._retry is not None:
@@ -196,6 +176,24 @@ class SSEDecoder:
             pos = after
         if tail:
             self._parse_lines(tail, final=False, events=events)
+        return events
+
+    def close(self) -> list[SSEEvent]:
+        """End of stream: a held CR ends its line; an unterminated block is dropped unless kept."""
+        if self._error is not None:
+            raise self._error
+        buf = bytes(self._buf)
+        self._buf = bytearray()
+        events: list[SSEEvent] = []
+        if buf:
+            if not self._bom_checked:
+                self._bom_checked = True
+                if buf.startswith(_BOM):
+                    buf = buf[3:]
+            events = self._parse_lines(buf, final=True)
+        if self._keep_partial and self._data:
+            events.append(self._make_event(bytes(self._pending)))
+        self._reset_block()
         return events
 
     def _parse_lines(
