@@ -122,7 +122,8 @@ class StreamSink:
         self.committed = False
         self.last_write = time.monotonic()
         self._direct: DirectSend | None = None  # after commit, when the server allows it
-        self.can_write_now: Callable[[], bool] = _cannot  # the direct path's own check, then
+        # False until committed; then DirectSend.ready itself: one call per relayed event, not two.
+        self.can_write_now: Callable[[], bool] = _cannot
 
     async def _commit(self) -> None:
         self.committed = True
