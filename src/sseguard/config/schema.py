@@ -25,6 +25,7 @@ from pydantic import (
 
 from sseguard.config.env import env_var, has_reference, interpolate
 from sseguard.config.errors import from_validation
+from sseguard.protocol.events import KNOWN_EVENTS, PING
 
 Kind = Literal[
     "anthropic", "azure-foundry", "anthropic-compatible", "openai-compatible", "bedrock", "vertex"
@@ -58,17 +59,7 @@ _RESERVED_HEADERS = frozenset(
     }
 )
 _CREDENTIAL_HINTS = ("auth", "key", "token", "secret", "cookie", "signature")
-_CORE_EVENTS = frozenset(
-    {
-        "message_start",
-        "content_block_start",
-        "content_block_delta",
-        "content_block_stop",
-        "message_delta",
-        "message_stop",
-        "error",
-    }
-)
+_CORE_EVENTS = KNOWN_EVENTS - {PING}  # the Messages events drop_events may not name (F10)
 MASK = "**********"
 ROUTE_CACHE_SIZE = 4096
 _M = TypeVar("_M", bound=BaseModel)

@@ -11,6 +11,8 @@ from typing import Any, NamedTuple
 
 import orjson
 
+from sseguard.sse.names import COMMON_EVENT_NAMES
+
 MESSAGE_START = "message_start"
 CONTENT_BLOCK_START = "content_block_start"
 CONTENT_BLOCK_DELTA = "content_block_delta"
@@ -20,18 +22,8 @@ MESSAGE_STOP = "message_stop"
 PING = "ping"
 ERROR = "error"
 
-KNOWN_EVENTS = frozenset(
-    {
-        MESSAGE_START,
-        CONTENT_BLOCK_START,
-        CONTENT_BLOCK_DELTA,
-        CONTENT_BLOCK_STOP,
-        MESSAGE_DELTA,
-        MESSAGE_STOP,
-        PING,
-        ERROR,
-    }
-)
+# The codec keeps the same names for its caches; one list, so the two can never drift apart.
+KNOWN_EVENTS = frozenset(COMMON_EVENT_NAMES)
 
 # Delta type -> the block types it may extend (F13). Delta types not listed are forward-compatible
 # unknowns and pass through untouched.
