@@ -9,8 +9,8 @@ still there; ``DirectSend`` does exactly that, and says when it cannot (``ready(
 falls back to ``await send(...)``, which waits for the socket to drain. It relies on five
 attributes of uvicorn's ``RequestResponseCycle`` (``transport``, ``flow``, ``disconnected``,
 ``chunked_encoding``, ``response_complete``); under any other server, or another uvicorn,
-``of()`` returns None and every write goes through ``send``. tests/gateway/test_direct_send.py fails if the pinned uvicorn stops
-matching.
+``of()`` returns None and every write goes through ``send``. tests/gateway/test_direct_send.py
+fails if the pinned uvicorn stops matching.
 """
 
 from __future__ import annotations
