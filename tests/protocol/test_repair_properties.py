@@ -12,6 +12,7 @@ from sseguard.protocol.finalize import finalize
 from sseguard.protocol.grammar import violations
 from sseguard.protocol.repair import Repairer
 from sseguard.protocol.stream import StreamRepair
+from sseguard.sse import encode
 from streams import (
     MESSAGE_STOP,
     PING,
@@ -93,6 +94,8 @@ def test_output_plus_ending_always_satisfies_the_grammar(
     assert not problems, (problems, raw)
     for e in out:
         assert orjson.loads(e.data) == e.payload or e.type == "vertex_event"
+        # The relay sends a frame as it is: it must be this event's encoding, nothing else.
+        assert e.frame is None or e.frame == encode(e.type, e.data)
 
 
 @settings(max_examples=200, deadline=None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from sseguard.sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent, SSEEventTooLarge
+from sseguard.sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent, SSEEventTooLarge, encode
 
 Expected = tuple[str | None, str, str, int | None]
 
@@ -572,3 +572,25 @@ def test_captures_with_other_line_endings(fixtures_dir: Path, ending: bytes) -> 
             assert len(events) == count
             assert fields(events) == expected
         assert b"".join(e.raw for e in decode([stream])) == stream
+
+
+@pytest.mark.parametrize(
+    ("stream", "canonical"),
+    [
+        (b'event: ping\ndata: {"type":"ping"}\n\n', True),
+        (b"data: x\n\n", True),
+        (b"data: a\ndata: b\n\n", True),  # encode writes multi-line data the same way
+        (b'event: ping\r\ndata: {"type":"ping"}\r\n\r\n', False),  # CRLF: encode writes LF
+        (b"event: ping\ndata:x\n\n", False),  # no space after the colon
+        (b"event: ping\n: keep-alive\ndata: x\n\n", False),  # a comment inside the block
+        (b"id: 7\ndata: x\n\n", False),  # a field encode does not write
+        (b"event: ping\ndata: caf\xc3\n\n", False),  # invalid UTF-8: data holds U+FFFD instead
+    ],
+)
+def test_canonical_says_raw_is_what_encoding_gives(stream: bytes, canonical: bool) -> None:
+    # A relay sends raw instead of framing the event again when it is canonical, so the flag must
+    # be exact, and the same whether the block came in one read or byte by byte.
+    for chunks in ([stream], bytewise(stream)):
+        (event,) = decode(chunks)
+        assert event.canonical is canonical
+        assert (event.raw == encode(event.event, event.data)) is canonical

@@ -334,6 +334,16 @@ def test_raw_is_an_ordered_slice_of_the_input(stream: bytes, keep: bool) -> None
         ]
 
 
+@SETTINGS
+@given(st.one_of(soup, event_streams()), st.booleans(), st.data())
+def test_canonical_exactly_when_raw_is_the_encoding(
+    stream: bytes, keep: bool, data: st.DataObject
+) -> None:
+    events, _ = run(data.draw(chunkings(stream)), keep_partial=keep)
+    for event in events:
+        assert event.canonical == (event.raw == encode(event.event, event.data))
+
+
 @st.composite
 def dispatched_streams(draw: st.DrawFn) -> tuple[bytes, bytes]:
     """Blocks that all carry data, no spare blank lines, no BOM; and the unterminated tail."""

@@ -58,8 +58,9 @@ class AnthropicFraming:
     def encode(self, events: list[Event]) -> bytes:
         if len(events) == 1:  # a paced stream: one event per upstream read, the common case
             event = events[0]
-            return encode(event.type, event.data)
-        return b"".join([encode(e.type, e.data) for e in events])
+            frame = event.frame
+            return frame if frame is not None else encode(event.type, event.data)
+        return b"".join([e.frame or encode(e.type, e.data) for e in events])
 
 
 class AnthropicEdge:

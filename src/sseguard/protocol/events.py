@@ -47,11 +47,19 @@ TOOL_BLOCKS = DELTA_BLOCKS["input_json_delta"]
 
 
 class Event(NamedTuple):
-    """One Messages stream event as it will be sent: name, JSON text, parsed payload."""
+    """One Messages stream event as it will be sent: name, JSON text, parsed payload, and the
+    frame it arrived in when that frame is already what encoding it would give.
+
+    ``frame`` is set only where the repair layer passes an upstream event on unchanged and the
+    decoder found its block canonical (``SSEEvent.canonical``): then ``frame ==
+    encode(type, data)``, and the relay sends those bytes instead of framing the event again, the
+    largest single cost of relaying a delta after parsing its JSON.
+    """
 
     type: str
     data: str
     payload: dict[str, Any]
+    frame: bytes | None = None
 
     @classmethod
     def of(cls, payload: dict[str, Any]) -> Event:

@@ -133,7 +133,7 @@ class Repairer:
         self._splice = False
         self._trim = False  # drop leading whitespace of the continuation's first text
         self._output_base = 0
-        self._handlers: dict[str, Callable[[dict[str, Any], str], list[Event]]] = {
+        self._handlers: dict[str, Callable[[dict[str, Any], str, bytes | None], list[Event]]] = {
             CONTENT_BLOCK_DELTA: self._on_delta,
             CONTENT_BLOCK_START: self._on_block_start,
             CONTENT_BLOCK_STOP: self._on_block_stop,
@@ -279,11 +279,16 @@ class Repairer:
             payload["type"] = etype = name
             data = orjson.dumps(payload).decode()
             self.anomalies.record("F03", f"data without type; named {name} by its event: line")
+            frame = None
         elif name != etype:
             self.anomalies.record(
                 "F03",
                 "no event: line" if name is None else f"event: {name} carried a {etype}",
             )
+            frame = None
+        else:
+            # A handler that passes the event on unchanged passes this frame on with it.
+            frame = sse.raw if sse.canonical else None
         if self.phase is _ENDED:
             self.anomalies.record("F23b", f"{etype} after message_stop dropped")
             return []
@@ -293,10 +298,10 @@ class Repairer:
             self._pending_stop = None
             if handler is None:
                 return [pending[1], *self._on_unknown(name, etype, data, payload)]
-            return [pending[1], *handler(payload, data)]
+            return [pending[1], *handler(payload, data, frame)]
         if handler is None:
             return self._on_unknown(name, etype, data, payload)
-        return handler(payload, data)
+        return handler(payload, data, frame)
 
     def _late_signature(self, etype: str, payload: dict[str, Any], blk: Block) -> bool:
         if etype != CONTENT_BLOCK_DELTA:
@@ -353,7 +358,9 @@ class Repairer:
 
     # -- message level ----------------------------------------------------------------------
 
-    def _on_message_start(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_message_start(
+        self, payload: dict[str, Any], data: str, frame: bytes | None
+    ) -> list[Event]:
         msg = payload.get("message")
         mid = msg.get("id") if type(msg) is dict else None
         if self.phase is Phase.MESSAGE and not self._continuing:
@@ -421,12 +428,14 @@ class Repairer:
             payload["message"] = msg
             first = Event.of(payload)
         else:
-            first = Event(MESSAGE_START, data, payload)
+            first = Event(MESSAGE_START, data, payload, frame)
         out = [first, *self._early]
         self._early = []
         return out
 
-    def _on_message_delta(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_message_delta(
+        self, payload: dict[str, Any], data: str, frame: bytes | None
+    ) -> list[Event]:
         if self.phase is not Phase.MESSAGE:
             self.anomalies.record("F16", "message_delta before message_start dropped")
             return []
@@ -467,14 +476,16 @@ class Repairer:
             self._held_data = None if changed else data
         return out
 
-    def _on_message_stop(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_message_stop(
+        self, payload: dict[str, Any], data: str, frame: bytes | None
+    ) -> list[Event]:
         if self.phase is not Phase.MESSAGE:
             self.anomalies.record("F16", "message_stop before message_start dropped")
             return []
         out = self._close_open("message_stop")
         if self.failed:
             return out
-        return out + self._finish(Event(MESSAGE_STOP, data, payload))
+        return out + self._finish(Event(MESSAGE_STOP, data, payload, frame))
 
     def _finish(self, stop: Event | None = None) -> list[Event]:
         out = self._close_open("the end of the message")
@@ -496,11 +507,11 @@ class Repairer:
         self.phase = Phase.ENDED
         return out
 
-    def _on_ping(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_ping(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         # Before message_start a ping must not commit the client's stream to this upstream.
-        return [Event(PING, data, payload)] if self.phase is Phase.MESSAGE else []
+        return [Event(PING, data, payload, frame)] if self.phase is Phase.MESSAGE else []
 
-    def _on_error(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_error(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         err = payload.get("error")
         err = err if type(err) is dict else {}
         etype = _text(err.get("type"), "api_error")
@@ -523,13 +534,15 @@ class Repairer:
 
     # -- block level ------------------------------------------------------------------------
 
-    def _on_block_start(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_block_start(
+        self, payload: dict[str, Any], data: str, frame: bytes | None
+    ) -> list[Event]:
         out: list[Event] = []
         if self.phase is Phase.IDLE:
             self.anomalies.record(
                 "F11", "content_block_start before message_start; one synthesized"
             )
-            out = self._on_message_start({"type": MESSAGE_START, "message": {}}, "")
+            out = self._on_message_start({"type": MESSAGE_START, "message": {}}, "", None)
         up = payload.get("index")
         block = payload.get("content_block")
         if type(block) is not dict or type(block.get("type")) is not str:
@@ -580,10 +593,12 @@ class Repairer:
             return out
         if btype == "text" and block["text"]:
             blk.text_parts.append(block["text"])
-        out.append(Event.of(payload) if changed else Event(CONTENT_BLOCK_START, data, payload))
+        out.append(
+            Event.of(payload) if changed else Event(CONTENT_BLOCK_START, data, payload, frame)
+        )
         return out
 
-    def _on_delta(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_delta(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         up = payload.get("index")
         blk = self._by_upstream.get(up) if type(up) is int else None
         delta = payload.get("delta")
@@ -601,7 +616,7 @@ class Repairer:
                 blk.text_parts.append(text)
             self._repeats = 0
             if blk.index == up:
-                return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload))]
+                return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
         if blk is None or not blk.open:
             pending = self._pending_stop
             if pending is not None and pending[0] is blk and dtype == "signature_delta":
@@ -611,7 +626,7 @@ class Repairer:
                 if payload["index"] != blk.index:
                     payload["index"] = blk.index
                     return [Event.of(payload)]
-                return [Event(CONTENT_BLOCK_DELTA, data, payload)]
+                return [Event(CONTENT_BLOCK_DELTA, data, payload, frame)]
             self.anomalies.record(
                 "F12", f"delta for {'closed' if blk else 'unknown'} block {up} dropped"
             )
@@ -666,10 +681,12 @@ class Repairer:
             payload["index"] = blk.index
             out.append(Event.of(payload))
         else:
-            out.append(Event(CONTENT_BLOCK_DELTA, data, payload))
+            out.append(Event(CONTENT_BLOCK_DELTA, data, payload, frame))
         return out
 
-    def _on_block_stop(self, payload: dict[str, Any], data: str) -> list[Event]:
+    def _on_block_stop(
+        self, payload: dict[str, Any], data: str, frame: bytes | None
+    ) -> list[Event]:
         up = payload.get("index")
         blk = self._by_upstream.get(up) if type(up) is int else None
         if blk is None or not blk.open:
@@ -677,7 +694,7 @@ class Repairer:
                 "F12", f"content_block_stop for {'closed' if blk else 'unknown'} block {up} dropped"
             )
             return []
-        stop = Event(CONTENT_BLOCK_STOP, data, payload) if blk.index == up else None
+        stop = Event(CONTENT_BLOCK_STOP, data, payload, frame) if blk.index == up else None
         return self._close_block(blk, stop, upstream_stop=True)
 
     def _close_open(self, why: str, *, record: bool = True) -> list[Event]:

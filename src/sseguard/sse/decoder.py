@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from itertools import repeat
 from typing import NamedTuple
 
+from sseguard.sse.encoder import encode
 from sseguard.sse.errors import SSEEventTooLarge
 from sseguard.sse.names import COMMON_EVENT_NAMES
 
@@ -32,7 +33,9 @@ class SSEEvent(NamedTuple):
     ``event`` is None when the block had no ``event:`` field (the spec's default type would be
     "message"; keeping None lets the repair layer see that the name was missing, F03). ``id`` is the
     stream's last event ID at dispatch time, as the spec defines it. ``raw`` is the exact bytes of the
-    block, line endings included, for captures and diagnostics.
+    block, line endings included, for captures and diagnostics. ``canonical`` says that ``raw`` is
+    exactly ``encode(event, data)`` (an ``event:`` line if named, one ``data:`` line, LF ends, valid
+    UTF-8, nothing else), so a relay that leaves the event unchanged may send ``raw`` as it is.
     """
 
     event: str | None
@@ -40,6 +43,7 @@ class SSEEvent(NamedTuple):
     id: str = ""
     retry: int | None = None
     raw: bytes = b""
+    canonical: bool = False
 
 
 _NOT_CANONICAL = "\x00not canonical"
@@ -139,19 +143,23 @@ class SSEDecoder:
         # membership test do not.
         for block in blocks:
             after = pos + len(block) + 2
-            # "event: NAME\ndata: DATA" or "data: DATA": one event, no other field, no comment.
-            if block[:7] == b"event: ":
-                head, _, line = block.partition(b"\n")
-                if line[:6] == b"data: " and _LF not in line:
-                    name = head[7:]
-                    event: str | None = _NAMES.get(name) or name.decode("utf-8", "replace")
-                    payload = line[6:]
+            # "event: NAME\ndata: DATA" or "data: DATA": one event, no other field, no comment,
+            # valid UTF-8 (the line parser decodes anything else with replacement characters).
+            try:
+                if block[:7] == b"event: ":
+                    head, _, line = block.partition(b"\n")
+                    if line[:6] == b"data: " and _LF not in line:
+                        name = head[7:]
+                        event: str | None = _NAMES.get(name) or name.decode()
+                        text = line[6:].decode()
+                    else:
+                        event = _NOT_CANONICAL
+                elif block[:6] == b"data: " and _LF not in block:
+                    event = None
+                    text = block[6:].decode()
                 else:
                     event = _NOT_CANONICAL
-            elif block[:6] == b"data: " and _LF not in block:
-                event = None
-                payload = block[6:]
-            else:
+            except UnicodeDecodeError:
                 event = _NOT_CANONICAL
             if event is _NOT_CANONICAL:
                 self._parse_lines(buf[pos:after], final=False, events=events)
@@ -165,11 +173,12 @@ class SSEDecoder:
                         SSEEvent,
                         (
                             event,
-                            payload.decode("utf-8", "replace"),
+                            text,
                             # Not cached before the loop: a non-canonical block may set the id.
                             self._last_id,
                             None,
                             buf[pos:after],
+                            True,
                         ),
                     )
                 )
@@ -229,19 +238,7 @@ class SSEDecoder:
                     if len(raw) > self._max:
                         self._error = SSEEventTooLarge(self._max, len(raw), raw[:80], events)
                         raise self._error
-                    payload = data[0] if len(data) == 1 else b"\n".join(data)
-                    events.append(
-                        _new_event(
-                            SSEEvent,
-                            (
-                                self._event,
-                                payload.decode("utf-8", "replace"),
-                                self._last_id,
-                                self._retry,
-                                raw,
-                            ),
-                        )
-                    )
+                    events.append(self._make_event(raw))
                     data = self._data = []
                     self._event = None
                     self._retry = None
@@ -309,9 +306,12 @@ class SSEDecoder:
     def _make_event(self, raw: bytes) -> SSEEvent:
         data = self._data
         payload = data[0] if len(data) == 1 else b"\n".join(data)
-        return SSEEvent(
-            self._event, payload.decode("utf-8", "replace"), self._last_id, self._retry, raw
-        )
+        name = self._event
+        text = payload.decode("utf-8", "replace")
+        # Off the fast path (a block cut across reads, CR line ends, comments, other fields):
+        # canonical exactly when the bytes are what encoding the event gives, whatever the cuts.
+        canonical = raw == encode(name, text)
+        return _new_event(SSEEvent, (name, text, self._last_id, self._retry, raw, canonical))
 
     def _reset_block(self) -> None:
         self._data = []

@@ -255,7 +255,7 @@ class ChunkTranslator:
     def _on_fragment(self, kind: str, template: str, value: str) -> list[SSEEvent]:
         out = [] if self._open == kind else self._open_block(kind)
         data = template % (self._index - 1, orjson.dumps(value).decode())
-        out.append(_new(SSEEvent, ("content_block_delta", data, "", None, b"")))
+        out.append(_new(SSEEvent, ("content_block_delta", data, "", None, b"", False)))
         return out
 
     def _open_block(self, kind: str) -> list[SSEEvent]:
@@ -432,7 +432,7 @@ def _dumps(value: Any) -> str:
 
 
 def _event(name: str, payload: dict[str, Any]) -> SSEEvent:
-    return _new(SSEEvent, (name, _dumps(payload), "", None, b""))
+    return _new(SSEEvent, (name, _dumps(payload), "", None, b"", False))
 
 
 def _block_start(index: int, block: dict[str, Any]) -> SSEEvent:
