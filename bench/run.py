@@ -61,7 +61,7 @@ if __name__ == "__main__":
 
 sys.path.insert(0, str(BENCH))
 
-from harness import procstat, report  # noqa: E402
+from harness import pairs, procstat, report  # noqa: E402
 from harness.targets import (  # noqa: E402
     LITELLM_VERSION,
     TARGETS,
@@ -307,6 +307,13 @@ def main() -> None:
     parser.add_argument(
         "--memory-streams", type=int, default=500, help="open streams in the memory phase (500)"
     )
+    parser.add_argument(
+        "--pairs",
+        type=int,
+        default=4,
+        help="nginx and sseguard cpu windows in turn, this many pairs, for the × nginx figure a "
+        "busy host still allows (4; 0 skips; not in --quick)",
+    )
     parser.add_argument("--settle", type=float, default=1.5, help="seconds between ramp and window")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
     parser.add_argument("--no-workers", action="store_true", help="skip the --workers 2 phase")
@@ -335,6 +342,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
+    results: dict[str, Any]
     if args.report:
         results = json.loads(args.report.read_text())
         results["summary"] = report.summarize(results)
@@ -391,7 +399,7 @@ def main() -> None:
     pin = not args.no_pin and cpus >= 2
     proxy_cpus, harness_cpus = ("1", "0") if pin else (None, None)
     started = dt.datetime.now(dt.UTC)
-    results: dict[str, Any] = {
+    results = {
         "started": started.isoformat(timespec="seconds"),
         "command": " ".join(["python3", "bench/run.py", *sys.argv[1:]]),
         "quick": args.quick,
@@ -439,6 +447,13 @@ def main() -> None:
                 failed = [s["concurrency"] for s in res["sweep"] if not s["sustained"]]
                 harness_limit = failed[0] if failed else None
                 results["harness_limit"] = harness_limit
+        if args.pairs and not args.quick and {"nginx", "sseguard"} <= set(targets):
+            log(f"paired: nginx and sseguard cpu windows in turn, {args.pairs} pairs")
+            sides: dict[str, pairs.Side] = {"nginx": "nginx", "sseguard": "sseguard"}
+            rounds = pairs.alternate(
+                sides, args.pairs, upstream, base, args.cpu_concurrency, window, log
+            )
+            results["paired"] = pairs.summary(list(sides), rounds)
     finally:
         upstream.stop()
     if want_workers:
