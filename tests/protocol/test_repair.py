@@ -234,6 +234,18 @@ def test_F10_unknown_events_pass_through_and_can_be_dropped() -> None:
     assert [e.type for e in out].count("vertex_event") == 2
 
 
+def test_F10_ping_can_be_dropped_by_configuration() -> None:
+    # The configuration accepts ping in drop_events (the only known event it does): it must act.
+    raw = wire(message_start(), PING, text_start(0), PING, text(0, "a"), block_stop(0))
+    raw += wire(message_delta(), MESSAGE_STOP)
+    out, _ = repair(raw)
+    assert [e.type for e in out].count("ping") == 2
+    out, r = repair(raw, drop_events=["ping"])
+    assert_valid(out)
+    assert "ping" not in [e.type for e in out] and texts(out) == "a"
+    assert r.anomalies.counts()["F10"] == 2
+
+
 def test_F11_same_id_repeat_dropped() -> None:
     raw = wire(
         message_start(),

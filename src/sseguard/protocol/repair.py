@@ -99,7 +99,8 @@ class Repairer:
 
     Options: ``atomic_tools`` holds each tool_use block until it stopped and its JSON parsed (F14);
     ``max_start_repeats`` is how many same-id ``message_start`` repeats without progress count as a
-    loop (F11); ``drop_events`` names unknown event types to drop instead of passing through (F10).
+    loop (F11); ``drop_events`` names unknown event types (or ``ping``) to drop instead of passing
+    through (F10).
     """
 
     def __init__(
@@ -143,6 +144,10 @@ class Repairer:
             PING: self._on_ping,
             ERROR: self._on_error,
         }
+        if PING in self.drop_events:
+            # The one known event the configuration may drop (it carries nothing; the gateway
+            # pings an idle client itself): without its handler it is dropped as unknown ones are.
+            del self._handlers[PING]
 
     # -- what callers decide on -------------------------------------------------------------
 
