@@ -311,8 +311,9 @@ def main() -> None:
         "--pairs",
         type=int,
         default=4,
-        help="nginx and sseguard cpu windows in turn, this many pairs, for the × nginx figure a "
-        "busy host still allows (4; 0 skips; not in --quick)",
+        help="nginx and sseguard cpu windows in turn until this many pairs saw no steal (at "
+        "most three times as many), for the × nginx figure a busy host still allows (4; 0 "
+        "skips; not in --quick)",
     )
     parser.add_argument("--settle", type=float, default=1.5, help="seconds between ramp and window")
     parser.add_argument("--no-pin", action="store_true", help="do not pin processes to CPUs")
@@ -448,10 +449,17 @@ def main() -> None:
                 harness_limit = failed[0] if failed else None
                 results["harness_limit"] = harness_limit
         if args.pairs and not args.quick and {"nginx", "sseguard"} <= set(targets):
-            log(f"paired: nginx and sseguard cpu windows in turn, {args.pairs} pairs")
+            log(f"paired: nginx and sseguard cpu windows in turn, {args.pairs} pairs wanted")
             sides: dict[str, pairs.Side] = {"nginx": "nginx", "sseguard": "sseguard"}
             rounds = pairs.alternate(
-                sides, args.pairs, upstream, base, args.cpu_concurrency, window, log
+                sides,
+                3 * args.pairs,
+                upstream,
+                base,
+                args.cpu_concurrency,
+                window,
+                log,
+                enough=args.pairs,
             )
             results["paired"] = pairs.summary(list(sides), rounds)
     finally:

@@ -106,10 +106,13 @@ def alternate(
     streams: int,
     seconds: float,
     log: Log,
+    enough: int | None = None,
 ) -> list[dict[str, dict[str, float]]]:
-    """``rounds`` pairs of windows, the two sides taking turns at going first."""
+    """Up to ``rounds`` pairs of windows, the two sides taking turns at going first; with
+    ``enough``, no more once that many pairs saw no steal (the host steals in bursts)."""
     labels = list(sides)
     out: list[dict[str, dict[str, float]]] = []
+    clean = 0
     for i in range(rounds):
         pair = {}
         for label in labels if i % 2 == 0 else labels[::-1]:
@@ -120,6 +123,9 @@ def alternate(
                 f"steal {w['steal']}{flag}"
             )
         out.append(pair)
+        clean += all(w["steal"] < STEAL_LIMIT for w in pair.values())
+        if enough is not None and clean >= enough:
+            break
     return out
 
 
