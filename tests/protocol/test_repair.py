@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+import weakref
 from pathlib import Path
 
 import orjson
@@ -597,3 +599,21 @@ def test_repairer_never_raises_on_odd_payloads() -> None:
         r.feed(SSEEvent(None, data))
         r.feed(SSEEvent("content_block_delta", data))
     r.close()
+
+
+@pytest.mark.parametrize("drop", [(), ("ping",)])
+def test_a_finished_repairer_is_freed_without_the_cyclic_gc(drop: tuple[str, ...]) -> None:
+    # A repairer holds the whole answer's text; a reference cycle in it would keep every
+    # finished request's state until a collection, and make collections (which pause every
+    # stream) more frequent.
+    pipe = StreamRepair(Repairer(drop_events=drop))
+    pipe.feed(wire(PING) + clean_text_stream("some text"))
+    gone = weakref.ref(pipe.repairer)
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        del pipe
+        assert gone() is None
+    finally:
+        if enabled:
+            gc.enable()

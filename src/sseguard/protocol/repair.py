@@ -134,20 +134,9 @@ class Repairer:
         self._splice = False
         self._trim = False  # drop leading whitespace of the continuation's first text
         self._output_base = 0
-        self._handlers: dict[str, Callable[[dict[str, Any], str, bytes | None], list[Event]]] = {
-            CONTENT_BLOCK_DELTA: self._on_delta,
-            CONTENT_BLOCK_START: self._on_block_start,
-            CONTENT_BLOCK_STOP: self._on_block_stop,
-            MESSAGE_START: self._on_message_start,
-            MESSAGE_DELTA: self._on_message_delta,
-            MESSAGE_STOP: self._on_message_stop,
-            PING: self._on_ping,
-            ERROR: self._on_error,
-        }
-        if PING in self.drop_events:
-            # The one known event the configuration may drop (it carries nothing; the gateway
-            # pings an idle client itself): without its handler it is dropped as unknown ones are.
-            del self._handlers[PING]
+        # Plain functions, not bound methods: a dict of this object's bound methods would make
+        # every repairer a reference cycle, left (with the answer's text) for the cyclic GC.
+        self._handlers = _HANDLERS_BUT_PING if PING in self.drop_events else _HANDLERS
 
     # -- what callers decide on -------------------------------------------------------------
 
@@ -303,10 +292,10 @@ class Repairer:
             self._pending_stop = None
             if handler is None:
                 return [pending[1], *self._on_unknown(name, etype, data, payload)]
-            return [pending[1], *handler(payload, data, frame)]
+            return [pending[1], *handler(self, payload, data, frame)]
         if handler is None:
             return self._on_unknown(name, etype, data, payload)
-        return handler(payload, data, frame)
+        return handler(self, payload, data, frame)
 
     def _late_signature(self, etype: str, payload: dict[str, Any], blk: Block) -> bool:
         if etype != CONTENT_BLOCK_DELTA:
@@ -797,6 +786,20 @@ class Repairer:
             self._discard(blk)
 
 
+Handler = Callable[[Repairer, dict[str, Any], str, bytes | None], list[Event]]
+_HANDLERS: dict[str, Handler] = {
+    CONTENT_BLOCK_DELTA: Repairer._on_delta,
+    CONTENT_BLOCK_START: Repairer._on_block_start,
+    CONTENT_BLOCK_STOP: Repairer._on_block_stop,
+    MESSAGE_START: Repairer._on_message_start,
+    MESSAGE_DELTA: Repairer._on_message_delta,
+    MESSAGE_STOP: Repairer._on_message_stop,
+    PING: Repairer._on_ping,
+    ERROR: Repairer._on_error,
+}
+# The one known event the configuration may drop (it carries nothing; the gateway pings an idle
+# client itself): without its handler it is dropped as the unknown events listed are.
+_HANDLERS_BUT_PING = {name: h for name, h in _HANDLERS.items() if name != PING}
 _MISSING: Any = object()
 _FAILED = Phase.FAILED
 _ENDED = Phase.ENDED
