@@ -4,7 +4,8 @@ written as asyncio protocol callbacks instead of aiohttp's stream reader and an 
 Benchmark only, and deliberately incomplete: no retries, timeouts, pings, record, disconnect
 handling or flow control. It answers one question: how much of sseguard's CPU per relayed event
 is the repair work itself, and how much is the I/O glue around it. What it shares with sseguard is
-``StreamRepair`` and ``encode``; what it drops is aiohttp's ``StreamReader`` (a future per read),
+``StreamRepair`` and the gateway's Anthropic framing (an unchanged event's own bytes, or
+``encode``); what it drops is aiohttp's ``StreamReader`` (a future per read),
 ``asyncio.timeout`` per read, the coroutine chain from ``Exchange._pump`` to the socket, and
 uvicorn's per-message ASGI machinery.
 
@@ -23,14 +24,15 @@ import httptools
 import uvloop
 
 from harness.upstream import raise_nofile, serve_until_signalled
+from sseguard.gateway.edges import AnthropicFraming
 from sseguard.protocol.stream import StreamRepair
-from sseguard.sse import encode
 
 HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
     b"cache-control: no-cache, no-transform\r\ntransfer-encoding: chunked\r\n\r\n"
 )
 PASSED = (b"content-type", b"x-api-key", b"authorization", b"anthropic-version", b"anthropic-beta")
+FRAMING = AnthropicFraming()
 
 
 class Upstream(asyncio.Protocol):
@@ -70,11 +72,11 @@ class Upstream(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         events = self.pipe.feed(body)
         if events:
-            self._write(b"".join([encode(e.type, e.data) for e in events]))
+            self._write(FRAMING.encode(events))
 
     def on_message_complete(self) -> None:
         events = self.pipe.close()
-        data = b"".join([encode(e.type, e.data) for e in events])
+        data = FRAMING.encode(events)
         client = self.client
         self.client = None
         if client is not None:
