@@ -786,8 +786,8 @@ class Repairer:
             self._discard(blk)
 
 
-Handler = Callable[[Repairer, dict[str, Any], str, bytes | None], list[Event]]
-_HANDLERS: dict[str, Handler] = {
+_Handler = Callable[[Repairer, dict[str, Any], str, bytes | None], list[Event]]
+_HANDLERS: dict[str, _Handler] = {
     CONTENT_BLOCK_DELTA: Repairer._on_delta,
     CONTENT_BLOCK_START: Repairer._on_block_start,
     CONTENT_BLOCK_STOP: Repairer._on_block_stop,

@@ -34,8 +34,9 @@ class SSEEvent(NamedTuple):
     "message"; keeping None lets the repair layer see that the name was missing, F03). ``id`` is the
     stream's last event ID at dispatch time, as the spec defines it. ``raw`` is the exact bytes of the
     block, line endings included, for captures and diagnostics. ``canonical`` says that ``raw`` is
-    exactly ``encode(event, data)`` (an ``event:`` line if named, one ``data:`` line, LF ends, valid
-    UTF-8, nothing else), so a relay that leaves the event unchanged may send ``raw`` as it is.
+    exactly ``encode(event, data)`` (an ``event: `` line if named, a ``data: `` line per line of
+    data, LF ends, valid UTF-8, no other field or comment), so a relay that leaves the event
+    unchanged may send ``raw`` as it is.
     """
 
     event: str | None
@@ -310,7 +311,13 @@ class SSEDecoder:
         text = payload.decode("utf-8", "replace")
         # Off the fast path (a block cut across reads, CR line ends, comments, other fields):
         # canonical exactly when the bytes are what encoding the event gives, whatever the cuts.
-        canonical = raw == encode(name, text)
+        # encode never writes a CR and always starts so: an upstream that frames its events
+        # otherwise (every event off the fast path) pays a memchr or a slice, not an encode.
+        canonical = (
+            _CR not in raw
+            and (raw[:7] == b"event: " or raw[:6] == b"data: ")
+            and raw == encode(name, text)
+        )
         return _new_event(SSEEvent, (name, text, self._last_id, self._retry, raw, canonical))
 
     def _reset_block(self) -> None:
