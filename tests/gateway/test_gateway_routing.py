@@ -193,6 +193,7 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("closed", f"http://127.0.0.1:{closed_port()}", 'api_key_env = "SGT_KEY_X"'),
         ("sim429", f"{sim}/s/rate_limited_429", "passthrough_key = true"),
         ("simclean", sim, "passthrough_key = true"),
+        ("dropok", rec.base("ok", "dropok"), "passthrough_key = true"),
     ]
     routes: list[tuple[str, list[str], str]] = [
         ("pass-*", ["pass"], ""),
@@ -214,6 +215,8 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("err-*", ["simclean"], 'midstream = "error"'),
         ("res-*", ["simclean"], ""),
         ("nores-*", ["simclean"], "max_resumes = 0"),
+        ("dropping-*", ["dropok"], 'drop_events = ["ping"]'),
+        ("dropvx-*", ["simclean"], 'drop_events = ["vertex_event"]'),
     ]
     text = COMMON + (
         "\n[timeouts]\nconnect = 2\nfirst_event = 4\nidle = 4\ntotal = 60\nping_interval = 5\n"
@@ -499,6 +502,21 @@ def test_model_renamed_upstream_and_client_still_answered(world: World, stream: 
     assert sent["model"] == "renamed-upstream-model"
     assert sent["stream"] is True  # streamed upstream even for a stream: false client
     assert sent["messages"] == [{"role": "user", "content": t}]
+
+
+def test_drop_events_from_the_configuration(world: World) -> None:
+    # F10: a route's drop_events reaches the repairer; ping is the one known event it may name.
+    def types(model: str) -> list[str]:
+        reply = post(world.gw.url, body(model, tag()))
+        assert reply.status == 200
+        events = reply.events()
+        assert events[-1].type == "message_stop"
+        return [e.type for e in events]
+
+    assert "ping" in types("pass-kept")  # the canned upstream stream has one
+    assert "ping" not in types("dropping-gone")
+    assert "vertex_event" in types("res-kept+unknown_events")
+    assert "vertex_event" not in types("dropvx-gone+unknown_events")
 
 
 @pytest.mark.parametrize(
