@@ -10,7 +10,7 @@ median ratio over the pairs is the "× nginx" that bench/run.py also measures th
 
     python3 bench/compare.py ea04296 HEAD                  # 6 rounds, 100 paced streams, 8 s
     python3 bench/compare.py ea04296 HEAD --rounds 10 --streams 250
-    python3 bench/compare.py nginx HEAD --rounds 8         # sseguard's CPU as a multiple of nginx's
+    python3 bench/compare.py nginx HEAD --rounds 12 --clean 4  # sseguard's CPU over nginx's
 
 Each commit is checked out with ``git worktree`` in a temporary directory and served as
 ``sseguard serve --upstream`` by the project's .venv with PYTHONPATH at that checkout's src, so
@@ -66,6 +66,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=6, help="pairs of windows (6)")
     parser.add_argument("--streams", type=int, default=100, help="paced streams held (100)")
     parser.add_argument("--seconds", type=float, default=8.0, help="measurement window (8)")
+    parser.add_argument(
+        "--clean",
+        type=int,
+        metavar="N",
+        help="stop once N pairs saw no steal; --rounds is then the most taken (a host that "
+        "steals in bursts leaves most pairs out)",
+    )
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="sseguard-compare-"))
     sides: dict[str, pairs.Side] = {}
@@ -83,7 +90,7 @@ def main() -> None:
     upstream = start_upstream(workdir, deltas=64, pace_ms=20.0, cpus="0")
     try:
         rounds = pairs.alternate(
-            sides, args.rounds, upstream, workdir, args.streams, args.seconds, log
+            sides, args.rounds, upstream, workdir, args.streams, args.seconds, log, args.clean
         )
     finally:
         upstream.stop()
