@@ -131,8 +131,11 @@ def gateway(config: Path) -> Iterator[str]:
         yield url
 
 
-def gateway_config(tmp: Path, upstream: str, extra: str = "", **overrides: str) -> Path:
-    """A TOML config with short timeouts, so failures show within seconds in tests."""
+def gateway_config(
+    tmp: Path, upstream: str, extra: str = "", server: str = "", **overrides: str
+) -> Path:
+    """A TOML config with short timeouts, so failures show within seconds in tests; ``server``
+    adds lines to its ``[server]`` table, ``extra`` to its route."""
     settings = {
         "connect": "2",
         "first_event": "4",
@@ -146,6 +149,7 @@ def gateway_config(tmp: Path, upstream: str, extra: str = "", **overrides: str) 
 [server]
 host = "127.0.0.1"
 port = 0
+{server}
 
 [timeouts]
 {timeouts}

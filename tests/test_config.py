@@ -145,6 +145,21 @@ VALID = "https://ok.example.com"
         ({"deployments": [dep("a")], "timeouts": {"idle": 0}}, "timeouts.idle", "greater than 0"),
         ({"deployments": [dep("a")], "timeouts": {"idle": 700}}, "timeouts", "longer than total"),
         ({"deployments": [dep("a")], "server": {"port": 70000}}, "server.port", "65535"),
+        (
+            {"deployments": [dep("a")], "server": {"cors_origins": ["http://localhost:5173/"]}},
+            "server.cors_origins",
+            "a path, even '/'",
+        ),
+        (
+            {"deployments": [dep("a")], "server": {"cors_origins": ["localhost:5173"]}},
+            "server.cors_origins",
+            "scheme://host[:port]",
+        ),
+        (
+            {"deployments": [dep("a")], "server": {"cors_origins": ["null"]}},
+            "server.cors_origins",
+            "'null' is not an origin",
+        ),
         ({"deployments": [dep("a", kind="bedrock")]}, "deployments[0].kind", "not supported yet"),
         ({"deployments": [dep("a", kind="vertex")]}, "deployments[0].kind", "not supported yet"),
         ({"deployments": [dep("a", kind="openai")]}, "deployments[0].kind", "Input should be"),
@@ -481,6 +496,20 @@ def test_deployment_defaults() -> None:
     assert deployment(kind="openai-compatible").count_tokens == "estimate"  # F29
     assert d.headers == {}
     assert d.base_url == "https://api.example.com"
+
+
+def test_cors_origins_are_kept_as_browsers_send_them() -> None:
+    """``Origin`` is lower-case and omits a default port: equality must be enough to match."""
+    server = Config.model_validate(
+        {
+            "deployments": [dep("a")],
+            "server": {
+                "cors_origins": ["HTTP://LocalHost:5173", "https://App.example:443", "*"],
+            },
+        }
+    ).server
+    assert server.cors_origins == ("http://localhost:5173", "https://app.example", "*")
+    assert Config.model_validate({"deployments": [dep("a")]}).server.cors_origins == ()
 
 
 def test_timeouts_defaults_and_overrides() -> None:

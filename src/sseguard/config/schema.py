@@ -385,6 +385,41 @@ class Server(_Model):
     port: Annotated[int, Field(strict=True, ge=0, le=65535)] = 8080  # 0: any free port
     workers: Annotated[int, Field(strict=True, ge=1)] = 1
     shutdown_grace: Annotated[float, Field(strict=True, ge=0)] = 30.0
+    # Web pages on other origins that may call the gateway from a browser (CORS); "*" for any.
+    # Every other page's request is refused (gateway/origins.py says why).
+    cors_origins: tuple[str, ...] = ()
+
+    @field_validator("cors_origins")
+    @classmethod
+    def _origins(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_origin(v) for v in values)
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _origin(value: str) -> str:
+    """An origin as browsers serialize it in the ``Origin`` header, so that a match is equality:
+    lower-case scheme and host, no default port, no path (not even "/")."""
+    if value == "*":
+        return value
+    example = "an origin is scheme://host[:port], like http://localhost:5173"
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        raise ValueError(f"{value!r} is not an origin: {example}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _DEFAULT_PORTS or not parts.hostname:
+        raise ValueError(f"{value!r} is not an origin: {example}")
+    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
+        raise ValueError(f"{value!r} has more than an origin (a path, even '/'?): {example}")
+    host = parts.hostname
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    if port is None or port == _DEFAULT_PORTS[scheme]:
+        return f"{scheme}://{host}"
+    return f"{scheme}://{host}:{port}"
 
 
 DEFAULT_REQUEST_LOG = "sseguard-requests.sqlite3"

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config, Route
 from sseguard.gateway.asgi import (
+    AddHeaders,
     ClientGone,
     CollectSink,
     Message,
@@ -33,6 +34,7 @@ from sseguard.gateway.asgi import (
 from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, OpenAIEdge
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
+from sseguard.gateway.origins import Origins, preflight
 from sseguard.gateway.playground import playground_page
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
@@ -68,6 +70,7 @@ class Gateway:
     ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
+        self.origins = Origins(config.server.cors_origins)
         self.metrics = Metrics()
         # Each finished request's record goes to the metrics and then to these (logs, the log store).
         self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
@@ -90,6 +93,15 @@ class Gateway:
         rec.client_format = edge.format
 
         try:
+            cors = self.origins.cors(scope)
+            if cors is not None:
+                send = AddHeaders(send, cors)
+                head = preflight(scope)
+                if head is not None:
+                    rec.status = 204
+                    await send({"type": "http.response.start", "status": 204, "headers": head})
+                    await send({"type": "http.response.body", "body": b""})
+                    return
             await self._route(scope, receive, _StatusNotingSend(send, rec), rec)
         except GatewayError as err:
             rec.outcome = "rejected" if err.status < 500 and not rec.deployments else "error"

@@ -66,6 +66,24 @@ async def read_body(receive: Receive, limit: int) -> bytes:
             return b"".join(chunks)
 
 
+class AddHeaders:
+    """An ASGI ``send`` that adds headers to the response's head (CORS for a listed web page).
+
+    A stream behind it loses the direct path (``DirectSend.of`` finds no uvicorn cycle) and awaits
+    every write: the price is paid by browser pages on other origins only."""
+
+    __slots__ = ("_extra", "_send")
+
+    def __init__(self, send: Send, extra: list[tuple[bytes, bytes]]) -> None:
+        self._send = send
+        self._extra = extra
+
+    async def __call__(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            message = {**message, "headers": [*message.get("headers", ()), *self._extra]}
+        await self._send(message)
+
+
 class ClientGone(Exception):
     """The client disconnected; nothing more is to be sent."""
 

@@ -1,0 +1,94 @@
+"""Requests made by web pages: from the gateway's own origin, from the origins listed in
+``server.cors_origins`` (answered with CORS headers), and from no other.
+
+A browser sends some cross-origin requests without asking the server first (a POST whose body is
+``text/plain``, ``EventSource``'s GET) and marks them with ``Origin``. The page cannot read the
+answer, but the request has run: without this check any site a user opens could make their
+gateway spend the operator's provider key. Clients that are not browsers (the SDKs, Claude Code,
+curl) send no ``Origin`` and pass untouched. DNS rebinding (an attacker's host name resolved to the
+gateway) looks like the gateway's own origin and is not caught here.
+"""
+
+from __future__ import annotations
+
+from sseguard.gateway.asgi import Scope
+from sseguard.gateway.errors import GatewayError
+
+Headers = list[tuple[bytes, bytes]]
+# Without it a page sees none of the gateway's or the upstream's response headers (request ids,
+# rate-limit state); "*" is honoured because the gateway never allows credentialed requests.
+_EXPOSE = (b"access-control-expose-headers", b"*")
+_PREFLIGHT = [
+    (b"access-control-allow-methods", b"GET, POST"),
+    (b"access-control-max-age", b"600"),  # seconds a browser may skip asking again
+]
+
+
+class Origins:
+    """The configured origins, and the verdict on each request's ``Origin``."""
+
+    __slots__ = ("_allowed", "_any")
+
+    def __init__(self, allowed: tuple[str, ...]) -> None:
+        self._any = "*" in allowed
+        self._allowed = frozenset(allowed)
+
+    def cors(self, scope: Scope) -> Headers | None:
+        """The CORS headers a request's answer needs: None for a request without ``Origin`` or
+        from the gateway's own; a ``GatewayError`` (403) for a page whose origin is not listed."""
+        origin = host = None
+        for name, value in scope["headers"]:
+            if name == b"origin":
+                origin = value
+            elif name == b"host":
+                host = value
+        if origin is None:
+            return None
+        text = origin.decode("latin-1")
+        if host is not None and _same_origin(text, host.decode("latin-1")):
+            return None
+        if self._any or text.lower() in self._allowed:
+            return [(b"access-control-allow-origin", origin), (b"vary", b"origin"), _EXPOSE]
+        raise GatewayError(
+            403,
+            f"sseguard does not answer web pages from {text}: list that origin in the "
+            "gateway's server.cors_origins to allow it",
+            "permission_error",
+        )
+
+
+def preflight(scope: Scope) -> Headers | None:
+    """The headers of the 204 that answers a listed origin's CORS preflight, besides the ones
+    ``Origins.cors`` gave; None when this is no preflight.
+
+    Whatever headers the page asks to send are allowed: the Anthropic SDK in a browser sends its
+    own (``anthropic-dangerous-direct-browser-access``, ``x-stainless-*``), and ``*`` would not
+    cover ``authorization``. A page on a public origin calling a gateway on a private address asks
+    for Private Network Access, granted with the origin."""
+    if scope["method"] != "OPTIONS":
+        return None
+    asked: dict[bytes, bytes] = {
+        name: value
+        for name, value in scope["headers"]
+        if name.startswith(b"access-control-request-")
+    }
+    if b"access-control-request-method" not in asked:
+        return None
+    headers = list(_PREFLIGHT)
+    wanted = asked.get(b"access-control-request-headers")
+    if wanted:
+        headers.append((b"access-control-allow-headers", wanted))
+    if asked.get(b"access-control-request-private-network") == b"true":
+        headers.append((b"access-control-allow-private-network", b"true"))
+    return headers
+
+
+def _same_origin(origin: str, host: str) -> bool:
+    """The page was served by this gateway under the name the request was sent to. Either scheme:
+    behind a TLS-terminating proxy the page is https while the gateway hears http."""
+    scheme, sep, authority = origin.partition("://")
+    host = host.lower()
+    if not sep or scheme.lower() not in ("http", "https"):
+        return False
+    authority = authority.lower()
+    return authority == host or f"{authority}:{80 if scheme.lower() == 'http' else 443}" == host

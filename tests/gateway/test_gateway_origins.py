@@ -1,0 +1,189 @@
+"""Requests from web pages, at the HTTP level, through a real gateway in front of a recording
+upstream: pages on a listed origin get CORS answers; pages on any other origin are refused before
+any upstream is asked, in the format of the endpoint they called; clients without ``Origin`` (every
+SDK, Claude Code, curl) see no difference. tests/clients/test_cross_origin.py does the same from a
+real browser.
+"""
+
+from __future__ import annotations
+
+import http.client
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import orjson
+import pytest
+
+from processes import gateway, gateway_config
+from upstream_recorder import CANNED_TEXT, RecordingUpstream, recording_upstream
+
+LISTED = "http://127.0.0.1:5173"
+FOREIGN = "https://pages.example"
+HANG_BOUND = 20.0
+
+
+@dataclass
+class World:
+    rec: RecordingUpstream
+    url: str
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    tmp = tmp_path_factory.mktemp("origins")
+    with recording_upstream() as rec:
+        # Written unlike browsers serialize it (case, default port absent): the config normalizes.
+        config = gateway_config(
+            tmp, rec.base("ok", "web"), server='cors_origins = ["HTTP://127.0.0.1:5173"]'
+        )
+        with gateway(config) as url:
+            yield World(rec, url)
+
+
+def messages_body(text: str) -> bytes:
+    """A streamed request that every answering endpoint (Messages, OpenAI, browser) accepts."""
+    return orjson.dumps(
+        {
+            "model": "claude-sonnet-4-5",
+            "max_tokens": 64,
+            "stream": True,
+            "messages": [{"role": "user", "content": text}],
+        }
+    )
+
+
+@dataclass
+class Reply:
+    status_code: int
+    headers: http.client.HTTPMessage  # case-insensitive
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        return self.content.decode()
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+def request(method: str, url: str, data: bytes | None = None, **headers: str) -> Reply:
+    """One plain HTTP exchange, whatever its status; names with "_" are sent with "-"."""
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.netloc, timeout=HANG_BOUND)
+    try:
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        conn.request(method, target, data, {k.replace("_", "-"): v for k, v in headers.items()})
+        resp = conn.getresponse()
+        return Reply(resp.status, resp.headers, resp.read())
+    finally:
+        conn.close()
+
+
+def post(url: str, data: bytes, **headers: str) -> Reply:
+    return request("POST", url, data, **headers)
+
+
+def asked_upstream(world: World, text: str) -> int:
+    return len(world.rec.of("web", text))
+
+
+def test_a_listed_origin_gets_the_stream_with_cors_headers(world: World) -> None:
+    resp = post(
+        f"{world.url}/v1/messages",
+        messages_body("listed-stream"),
+        origin=LISTED,
+        content_type="application/json",
+        x_api_key="k",
+    )
+    assert resp.status_code == 200
+    assert resp.headers["access-control-allow-origin"] == LISTED
+    assert resp.headers["access-control-expose-headers"] == "*"
+    assert "origin" in resp.headers["vary"].lower()
+    assert resp.text.count("event: message_stop") == 1
+    assert CANNED_TEXT[:5] in resp.text
+    assert asked_upstream(world, "listed-stream") == 1
+
+
+def test_a_listed_origin_sees_errors_too(world: World) -> None:
+    """A page must be able to read why it failed: a 404 for an unknown path carries CORS."""
+    resp = post(f"{world.url}/v1/nothing", b"{}", origin=LISTED)
+    assert resp.status_code == 404
+    assert resp.headers["access-control-allow-origin"] == LISTED
+
+
+def test_preflight_of_a_listed_origin_allows_what_the_page_asks(world: World) -> None:
+    asked = "content-type,x-api-key,anthropic-version,anthropic-dangerous-direct-browser-access"
+    resp = request(
+        "OPTIONS",
+        f"{world.url}/v1/messages",
+        origin=LISTED,
+        access_control_request_method="POST",
+        access_control_request_headers=asked,
+        access_control_request_private_network="true",
+    )
+    assert resp.status_code == 204
+    assert resp.headers["access-control-allow-origin"] == LISTED
+    assert resp.headers["access-control-allow-headers"] == asked
+    assert "POST" in resp.headers["access-control-allow-methods"]
+    assert resp.headers["access-control-allow-private-network"] == "true"
+    assert "access-control-allow-credentials" not in resp.headers
+    assert resp.content == b""
+
+
+def error_of(path: str, reply: Reply) -> dict[str, Any]:
+    """The error object in the format of the endpoint called: the browser endpoint's is an SSE
+    ``error`` event, Anthropic's and OpenAI's a JSON body with ``error``."""
+    if path == "/v1/chat/sse":
+        assert reply.text.startswith("event: error\n")
+        data = reply.text.partition("data: ")[2].partition("\n")[0]
+        error: dict[str, Any] = orjson.loads(data)
+        return error
+    error = reply.json()["error"]
+    return error
+
+
+@pytest.mark.parametrize("path", ["/v1/messages", "/v1/chat/completions", "/v1/chat/sse"])
+def test_a_foreign_origin_is_refused_before_any_upstream(world: World, path: str) -> None:
+    """A text/plain POST is what a page can send without a preflight: it must not run."""
+    text = f"foreign-{path}"
+    resp = post(
+        f"{world.url}{path}", messages_body(text), origin=FOREIGN, content_type="text/plain"
+    )
+    assert resp.status_code == 403
+    assert "access-control-allow-origin" not in resp.headers
+    error = error_of(path, resp)
+    assert error["type"] == "permission_error"
+    assert FOREIGN in error["message"]
+    assert "cors_origins" in error["message"]
+    assert asked_upstream(world, text) == 0
+
+
+def test_a_foreign_eventsource_get_is_refused(world: World) -> None:
+    query = urlencode({"model": "claude-sonnet-4-5", "prompt": "foreign-get"})
+    resp = request("GET", f"{world.url}/v1/chat/sse?{query}", origin=FOREIGN)
+    assert resp.status_code == 403
+    assert asked_upstream(world, "foreign-get") == 0
+
+
+def test_a_foreign_preflight_is_refused(world: World) -> None:
+    resp = request(
+        "OPTIONS", f"{world.url}/v1/messages", origin=FOREIGN, access_control_request_method="POST"
+    )
+    assert resp.status_code == 403
+    assert "access-control-allow-origin" not in resp.headers
+
+
+def test_the_gateways_own_pages_and_clients_without_origin_pass(world: World) -> None:
+    host = world.url.removeprefix("http://")
+    for text, headers in [
+        ("own-origin", {"origin": world.url}),
+        ("own-origin-behind-tls", {"origin": f"https://{host}"}),
+        ("no-origin", {}),
+    ]:
+        resp = post(f"{world.url}/v1/messages", messages_body(text), **headers)
+        assert resp.status_code == 200, text
+        assert "access-control-allow-origin" not in resp.headers
+        assert resp.text.count("event: message_stop") == 1
+        assert asked_upstream(world, text) == 1
