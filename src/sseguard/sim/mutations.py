@@ -106,11 +106,16 @@ def _payload(item: Item) -> JSON:
     return item.payload if isinstance(item, Frame) and isinstance(item.payload, dict) else {}
 
 
+class NotApplicable(Exception):
+    """The answer has no event a fault damages: a resume's continuation with no text left to cut
+    in, a request whose answer has no tool call to glue. The fault is skipped, not the answer."""
+
+
 def _nth(items: tuple[Item, ...], match: Match, nth: int) -> int:
     """Position of the nth match (1-based), or of the last match when there are fewer."""
     hits = [i for i, item in enumerate(items) if match(item)]
     if not hits:
-        raise ValueError("the clean stream lacks the event this scenario damages")
+        raise NotApplicable("this answer has none of the events the scenario damages")
     return hits[min(nth, len(hits)) - 1]
 
 

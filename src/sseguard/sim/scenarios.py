@@ -16,6 +16,7 @@ from sseguard.sim.content import build_message, force, shape_of
 from sseguard.sim.mutations import (
     MESSAGES,
     Mutation,
+    NotApplicable,
     Tail,
     append,
     clean_draft,
@@ -68,6 +69,8 @@ from sseguard.sim.wire import CHUNKINGS, Ask, Dialect, Draft, Frame, LineEnd, Pl
 
 SCENARIO_SEPARATOR = "+"  # in a model name: claude-sonnet-4-5+glued_text@bytes
 CHUNKING_SEPARATOR = "@"  # in a scenario spec: crlf@crlf
+# On an answer that had nothing for some of its scenario's faults to damage (they were skipped).
+NOT_APPLIED_HEADER = "x-sim-not-applied"
 
 
 @dataclass(frozen=True, slots=True)
@@ -677,10 +680,20 @@ def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> P
     request_id = "req_01Sim" + hashlib.sha256(str(message["id"]).encode()).hexdigest()[:20]
     base = Draft(ask=ask, dialect=dialect, message=message, status=200, headers=(), items=())
     draft = clean_draft(ask.stream, base)
+    skipped = 0
     if not scenario.once or first_attempt:
         for mutation in scenario.mutations:
-            draft = mutation(draft)
-    draft = replace(draft, headers=(*draft.headers, (dialect.request_id_header, request_id)))
+            try:
+                draft = mutation(draft)
+            except NotApplicable:
+                skipped += 1
+    headers = (*draft.headers, (dialect.request_id_header, request_id))
+    if skipped:
+        # Said where a test or `sseguard sim` user looks, since the answer is then cleaner than
+        # the scenario's description promises.
+        note = f"{skipped} of {scenario.name}'s faults: this answer has no event they damage"
+        headers = (*headers, (NOT_APPLIED_HEADER, note))
+    draft = replace(draft, headers=headers)
     return render(draft, selection.chunking)
 
 
