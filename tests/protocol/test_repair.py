@@ -568,6 +568,56 @@ def test_continuation_splices_into_the_same_message() -> None:
     assert events[-2].payload["usage"]["output_tokens"] == 6
 
 
+@pytest.mark.parametrize(
+    ("interrupted", "continuation"),
+    [
+        # Cut at the end of the text: the continuation is only the tool call, at index 0 again.
+        ([text_start(0), text(0, "Let me check.")], [tool_start(0)]),
+        # Cut in a second text block (upstream index 1): the continuation's text carries it on,
+        # and its tool call comes at index 1, the interrupted block's old number.
+        (
+            [text_start(0), text(0, "One."), block_stop(0), text_start(1), text(1, "Let me")],
+            [text_start(0), text(0, " check."), block_stop(0), tool_start(1)],
+        ),
+    ],
+    ids=["tool-first", "text-then-tool"],
+)
+def test_a_continuation_keeps_a_tool_call_numbered_like_the_interrupted_block(
+    interrupted: list[dict[str, object]], continuation: list[dict[str, object]]
+) -> None:
+    """Found with the Vercel AI SDK: the continuation's tool_use start was taken for a duplicate
+    of the interrupted block's (same upstream index, but another stream's), dropped with its
+    input, and the client got stop_reason tool_use without a tool call."""
+    r = Repairer()
+    pipe = StreamRepair(r)
+    first = pipe.feed(wire(message_start(), *interrupted)) + pipe.close()
+    assert r.failed and r.resumable
+    r.begin_continuation()
+    pipe = StreamRepair(r)
+    tool_index = continuation[-1]["index"]
+    assert isinstance(tool_index, int)
+    second = pipe.feed(
+        wire(
+            message_start("msg_cont"),
+            *continuation,
+            delta(tool_index, "input_json_delta", '{"city": "Paris"}'),
+            block_stop(tool_index),
+            message_delta("tool_use"),
+            MESSAGE_STOP,
+        )
+    )
+    second += pipe.close()
+    events = first + second
+    assert_valid(events)
+    assert texts(events) == "".join(
+        str(e["delta"]["text"])  # type: ignore[index]
+        for e in [*interrupted, *continuation]
+        if e["type"] == "content_block_delta"
+    )
+    assert tool_inputs(events) == [{"city": "Paris"}]
+    assert "F12" not in r.anomalies
+
+
 def test_finalize_mode_ends_as_complete_message() -> None:
     out, r = repair(wire(message_start(), text_start(0), text(0, "abc")))
     ending = finalize(r, "finalize", stop_reason="max_tokens")

@@ -77,6 +77,10 @@ class Failure:
     upstream_error: dict[str, Any] | None = None
 
 
+# The upstream index of a block opened by a stream a resume replaced: no index of the new one.
+_EARLIER_STREAM = -1
+
+
 @dataclass(slots=True)
 class Block:
     """One content block of the output stream, under its output (renumbered) index."""
@@ -124,6 +128,9 @@ class Repairer:
         self._by_upstream: dict[int, Block] = {}
         self._open: Block | None = None
         self._next_index = 0
+        # Output index minus upstream index when nothing is renumbered: a continuation starts
+        # counting from 0 after the blocks already sent.
+        self._index_offset = 0
         self._repeats = 0
         self._held_delta: dict[str, Any] | None = None
         self._held_data: str | None = None  # its original text while nothing in it changed
@@ -227,6 +234,11 @@ class Repairer:
         # The prefill lost its trailing whitespace (the API refuses it); the client already has it.
         self._trim = self.delivered_text[-1:].isspace()
         self._by_upstream = {}
+        self._index_offset = self._next_index
+        if self._open is not None:
+            # Its upstream index is the interrupted stream's: the continuation numbers its blocks
+            # from 0 again, and its index 0 is not a duplicate of this block's start.
+            self._open.upstream_index = _EARLIER_STREAM
         self._held_delta = None
         self._held_data = None
         self._repeats = 0
@@ -551,6 +563,8 @@ class Repairer:
         if current is not None:
             if splice and current.type == "text" and btype == "text":
                 # The continuation's first text block carries on the interrupted one.
+                current.upstream_index = up
+                self._index_offset -= 1
                 self._by_upstream[up] = current
                 return out
             if current.upstream_index == up:
@@ -558,7 +572,9 @@ class Repairer:
                     "F12", f"duplicate content_block_start for index {up} dropped"
                 )
                 return out
-            out += self._close_open(f"content_block_start index {up}")
+            # A continuation that starts with another kind of block (the tool call that followed
+            # the text) ends the interrupted block: no upstream fault, the cut is recorded already.
+            out += self._close_open(f"content_block_start index {up}", record=not splice)
             if self.failed:
                 return out
         elif up in self._by_upstream:
@@ -575,7 +591,8 @@ class Repairer:
         index = self._next_index
         self._next_index += 1
         if index != up:
-            self.anomalies.record("F12", f"block index {up} renumbered to {index}")
+            if index != up + self._index_offset:  # not just a continuation counting from 0 again
+                self.anomalies.record("F12", f"block index {up} renumbered to {index}")
             payload["index"] = index
             changed = True
         blk = Block(index, btype, up)
