@@ -41,16 +41,21 @@ def test_silence_gets_pings_and_close_stops_them() -> None:
 
 
 def test_writes_keep_pings_away() -> None:
-    async def main() -> int:
+    async def main() -> tuple[int, int]:
         sink = Sink()
         pinger = Pinger(sink, 0.5)
+        stalls = 0
         for _ in range(60):  # an event every 10 ms for 0.6 s: never 0.5 s of silence
             await asyncio.sleep(0.01)
-            sink.last_write = time.monotonic()
+            now = time.monotonic()
+            # Unless the machine itself stalled this loop that long (seen under heavy load).
+            stalls += now - sink.last_write >= 0.5
+            sink.last_write = now
         pinger.close()
-        return sink.pings
+        return sink.pings, stalls
 
-    assert asyncio.run(main()) == 0
+    pings, stalls = asyncio.run(main())
+    assert pings <= stalls
 
 
 def test_a_failed_ping_stops_pinging() -> None:
