@@ -157,7 +157,8 @@ def test_scenario_through_gateway(
 
 
 @pytest.mark.parametrize(
-    "name", ["close_in_text_once", "eof_after_text_delta", "error_after_content", "stall_mid_stream"]
+    "name",
+    ["close_in_text_once", "eof_after_text_delta", "error_after_content", "stall_mid_stream"],
 )
 def test_a_resume_keeps_the_tool_call_that_followed_the_text(gw_url: str, name: str) -> None:
     """With a tool offered the simulator's text is short and the break comes after all of it, so
