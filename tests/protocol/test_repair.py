@@ -329,6 +329,38 @@ def test_F12_index_reuse_and_unknown_deltas() -> None:
     assert r.anomalies.counts()["F12"] >= 3
 
 
+@pytest.mark.parametrize("spelled", [str, float], ids=["string", "float"])
+def test_F12_an_index_spelled_as_a_string_or_float_is_read_as_the_number(
+    spelled: type,
+) -> None:
+    """Clients index their block lists with it: "0" passed on breaks them, and dropping the
+    deltas of a block they cannot find would lose the answer."""
+
+    def indexed(payload: dict[str, object]) -> dict[str, object]:
+        return {**payload, "index": spelled(payload["index"])}
+
+    raw = wire(
+        message_start(),
+        indexed(text_start(0)),
+        indexed(text(0, "a")),
+        text(0, "b"),
+        indexed(block_stop(0)),
+        indexed(tool_start(1)),
+        indexed(delta(1, "input_json_delta", '{"q": 1}')),
+        indexed(block_stop(1)),
+        message_delta("tool_use"),
+        MESSAGE_STOP,
+    )
+    out, r = repair(raw)
+    assert_valid(out)
+    assert texts(out) == "ab"
+    assert tool_inputs(out) == [{"q": 1}]
+    indices = [e.payload["index"] for e in out if e.type.startswith("content_block")]
+    assert indices == [0, 0, 0, 0, 1, 1, 1] and all(type(i) is int for i in indices)
+    assert all('"index":"' not in e.data for e in out)
+    assert r.anomalies.counts()["F12"] == 6  # one per spelled index
+
+
 def test_F13_thinking_delta_in_text_block_rehomed() -> None:
     raw = wire(
         message_start(),

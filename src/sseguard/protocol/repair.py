@@ -77,6 +77,15 @@ class Failure:
     upstream_error: dict[str, Any] | None = None
 
 
+def _int_index(value: object) -> int | None:
+    """The block index a string or float index spells, if it spells one."""
+    if type(value) is str and value.isascii() and value.isdigit():
+        return int(value)
+    if type(value) is float and value.is_integer() and value >= 0:
+        return int(value)
+    return None
+
+
 # The upstream index of a block opened by a stream a resume replaced: no index of the new one.
 _EARLIER_STREAM = -1
 
@@ -555,6 +564,8 @@ class Repairer:
             self.anomalies.record("F12", "content_block_start without a typed block dropped")
             return out
         if type(up) is not int:
+            if _int_index(up) is not None:
+                return out + self._with_int_index(payload, self._on_block_start)
             up = max(self._by_upstream, default=-1) + 1
             self.anomalies.record("F12", f"content_block_start without index; {up} assumed")
         btype: str = block["type"]
@@ -611,6 +622,8 @@ class Repairer:
 
     def _on_delta(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         up = payload.get("index")
+        if type(up) is not int and _int_index(up) is not None:
+            return self._with_int_index(payload, self._on_delta)
         blk = self._by_upstream.get(up) if type(up) is int else None
         delta = payload.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
@@ -699,6 +712,8 @@ class Repairer:
         self, payload: dict[str, Any], data: str, frame: bytes | None
     ) -> list[Event]:
         up = payload.get("index")
+        if type(up) is not int and _int_index(up) is not None:
+            return self._with_int_index(payload, self._on_block_stop)
         blk = self._by_upstream.get(up) if type(up) is int else None
         if blk is None or not blk.open:
             self.anomalies.record(
@@ -707,6 +722,18 @@ class Repairer:
             return []
         stop = Event(CONTENT_BLOCK_STOP, data, payload, frame) if blk.index == up else None
         return self._close_block(blk, stop, upstream_stop=True)
+
+    def _with_int_index(
+        self,
+        payload: dict[str, Any],
+        handler: Callable[[dict[str, Any], str, bytes | None], list[Event]],
+    ) -> list[Event]:
+        """An index sent as ``"1"`` or ``1.0``: read as the number it spells, and sent on as one,
+        since clients index their block lists with it."""
+        value = payload["index"]
+        payload["index"] = index = _int_index(value)
+        self.anomalies.record("F12", f"block index {value!r} is not an integer; {index} read")
+        return handler(payload, orjson.dumps(payload).decode(), None)
 
     def _close_open(self, why: str, *, record: bool = True) -> list[Event]:
         blk = self._open
