@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from node_env import CLIENTS_DIR, node_env
 
-from gateway.test_gateway_sdk import FAILING, SCENARIOS
+from gateway.test_gateway_sdk import FAILING, RESUMED_WHEN_TOOLS_OFFERED, SCENARIOS
 from processes import gateway, gateway_config, simulator
 from sseguard.sim import CATALOGUE, expected_answer
 from sseguard.translate.chat_to_messages import messages_request
@@ -30,15 +30,6 @@ HANG_BOUND = 300.0  # the whole matrix: detects hangs only (each stall scenario 
 FINISH = {"end_turn": "stop", "tool_use": "tool-calls", "max_tokens": "length"}
 NORMAL_FINISHES = set(FINISH.values())
 RAW_PARSE_ERRORS = ("Could not parse", "Unexpected token", "JSON at position", "AI_JSONParseError")
-# With a tool offered, the simulator's text is short and a break after it leaves the resume's
-# continuation nothing these scenarios damage: the gateway's resume then completes the answer.
-RESUMED_WITH_TOOLS = {
-    "close_in_text",
-    "eof_after_text_delta",
-    "error_after_content",
-    "spliced_generation",
-    "stall_mid_stream",
-}
 # Per FAULTS.md, rules that leave a choice to the operator, and this client's own strictness:
 # F10 passes unknown events through by default, and the AI SDK's closed union rejects them (the
 # answer is still complete; a route's drop_events removes them); F28 forwards anthropic-beta
@@ -112,7 +103,7 @@ def test_ai_sdk_through_gateway(
         assert [e["name"] for e in errors] == [verdict], f"{name}: {errors}"
         return
     if errors:
-        assert name in FAILING and name not in RESUMED_WITH_TOOLS, f"{name}: {errors}"
+        assert name in FAILING and name not in RESUMED_WHEN_TOOLS_OFFERED, f"{name}: {errors}"
         assert got["finish"] not in NORMAL_FINISHES, f"{name}: a cut answer finished {got}"
         return
     assert got["body"] is not None
@@ -129,7 +120,7 @@ def test_ai_sdk_through_gateway(
 def test_the_failing_scenarios_fail_here_too(seen: dict[str, dict[str, Any]]) -> None:
     """The verdicts above let a FAILING scenario succeed when its answer is exact; the ones
     with nothing to skip must still fail, or the matrix would prove nothing about errors."""
-    must_fail = FAILING - RESUMED_WITH_TOOLS
+    must_fail = FAILING - RESUMED_WHEN_TOOLS_OFFERED
     for name in must_fail:
         for provider in PROVIDERS:
             for mode in MODES:
