@@ -58,6 +58,7 @@ EXPECTED = {
     "stall_before_first_byte": "F21",
     "gzip_sse": "F24",
     "stream_mode_flipped": "F25",
+    "stream_typed_as_json": "F26",
     "html_200": "F26",
     "html_502": "F26",
     "count_tokens_missing": "F29",

@@ -215,6 +215,13 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
     "stall_before_first_byte": lambda p: isinstance(p.steps[0], Stall) and p.abort,
     "stall_mid_stream": lambda p: isinstance(p.steps[-1], Stall) and last_delta(p) == "text_delta",
     "gzip_sse": lambda p: header(p, "content-encoding") == "gzip" and expected(p),
+    "stale_content_encoding": lambda p: (
+        header(p, "content-encoding") == "gzip" and wire(p).startswith(b"event: message_start")
+    ),
+    "stream_typed_as_json": lambda p: (
+        header(p, "content-type") == "application/json"
+        and wire(p).startswith(b"event: message_start")
+    ),
     "stream_mode_flipped": lambda p: (
         header(p, "content-type") == "application/json"
         and orjson.loads(wire(p)) == expected_answer(BODY)

@@ -11,6 +11,7 @@ import asyncio
 import gzip
 import ssl
 import subprocess
+import zlib
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -192,13 +193,27 @@ def test_chunked_body_cut_gives_what_arrived_then_the_break() -> None:
     run(main())
 
 
-def test_gzip_body_is_decoded() -> None:
-    packed = gzip.compress(SSE * 50)
+def _deflated(data: bytes, wbits: int) -> bytes:
+    squeeze = zlib.compressobj(wbits=wbits)
+    return squeeze.compress(data) + squeeze.flush()
+
+
+@pytest.mark.parametrize(
+    ("encoding", "packed"),
+    [
+        ("gzip", gzip.compress(SSE * 50)),
+        ("deflate", _deflated(SSE * 50, zlib.MAX_WBITS)),  # zlib-wrapped, as HTTP says
+        ("deflate", _deflated(SSE * 50, -zlib.MAX_WBITS)),  # raw, as many servers send it
+    ],
+    ids=["gzip", "deflate", "raw-deflate"],
+)
+@pytest.mark.parametrize("cut", [10, 1], ids=["two-chunks", "first-byte-alone"])
+def test_compressed_body_is_decoded(encoding: str, packed: bytes, cut: int) -> None:
     script = Script(
         lambda n: (
             response(
-                chunked(packed[:10], packed[10:]),
-                "content-encoding: gzip",
+                chunked(packed[:cut], packed[cut:]),
+                f"content-encoding: {encoding}",
                 "transfer-encoding: chunked",
             ),
             False,
@@ -208,16 +223,54 @@ def test_gzip_body_is_decoded() -> None:
     async def main() -> None:
         async with scripted(script) as url:
             client = UpstreamClient(connect_timeout=5)
-            assert await read_body(client, url) == (200, SSE * 50)
+            resp = await client.send(req(url), header_timeout=TIME_BOUND)
+            out = b""
+            while chunk := await resp.read_chunk():
+                out += chunk
+            assert out == SSE * 50
+            assert resp.connection.stale_encoding is None
+            resp.release()
             await client.close()
 
     run(main())
 
 
-def test_corrupt_gzip_is_a_break_not_garbage() -> None:
+@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
+def test_a_body_labelled_compressed_that_is_not_is_read_as_it_came(encoding: str) -> None:
+    """F24: a proxy inflated the body and kept the header. A break would throw away a stream
+    that is perfectly readable."""
     script = Script(
         lambda n: (
-            response(b"not gzip at all", "content-encoding: gzip", "content-length: 15"),
+            response(
+                chunked(SSE[:1], SSE[1:], SSE),
+                f"content-encoding: {encoding}",
+                "transfer-encoding: chunked",
+            ),
+            False,
+        )
+    )
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            client = UpstreamClient(connect_timeout=5)
+            resp = await client.send(req(url), header_timeout=TIME_BOUND)
+            out = b""
+            while chunk := await resp.read_chunk():
+                out += chunk
+            assert out == SSE * 2
+            assert resp.connection.stale_encoding == encoding
+            resp.release()
+            await client.close()
+
+    run(main())
+
+
+def test_gzip_corrupt_after_it_began_is_a_break_not_garbage() -> None:
+    packed = gzip.compress(SSE * 50)
+    corrupt = packed[:40] + b"\xff" * 40
+    script = Script(
+        lambda n: (
+            response(corrupt, "content-encoding: gzip", f"content-length: {len(corrupt)}"),
             False,
         )
     )
@@ -227,7 +280,8 @@ def test_corrupt_gzip_is_a_break_not_garbage() -> None:
             client = UpstreamClient(connect_timeout=5)
             resp = await client.send(req(url), header_timeout=TIME_BOUND)
             with pytest.raises(UpstreamBroken, match="gzip body is corrupt"):
-                await resp.read_chunk()
+                while await resp.read_chunk():
+                    pass
             await client.close()
 
     run(main())

@@ -275,13 +275,26 @@ class Exchange:
                 return False, verdicts.for_status(
                     resp.status, resp.headers, fmt.error_body(resp.status, raw)
                 )
-            if resp.content_type == "application/json":
-                return await self._from_json(resp, sink, deployment, fmt, body["model"])
-            if resp.content_type != "text/event-stream":
-                raw = redact(await resp.read_all(4096), deployment.secrets)
-                return False, verdicts.for_status(200, resp.headers, raw)
+            declared = resp.content_type
+            if declared != "text/event-stream":
+                kind, verdict = await self._sniff(resp, started, timeouts)
+                if verdict is not None:
+                    return False, verdict
+                if kind == "json":
+                    return await self._from_json(resp, sink, deployment, fmt, body["model"])
+                if kind != "sse":
+                    raw = redact(await resp.read_all(4096), deployment.secrets)
+                    return False, verdicts.for_status(200, resp.headers, raw)
+                self.repairer.anomalies.record(
+                    "F26", f"an event stream labelled {declared or 'with no type'}; read as one"
+                )
             translator = fmt.translator(self.repairer.anomalies, body)
             produced, clean_end = await self._pump(resp, sink, started, timeouts, translator)
+            stale = resp.connection.stale_encoding
+            if stale is not None:
+                self.repairer.anomalies.record(
+                    "F24", f"content-encoding {stale} on a body that was not; read as it came"
+                )
             if self.repairer.ended or produced:
                 return produced, None
             return False, verdicts.for_failure(self._cause or self.repairer.failure or _unknown())
@@ -427,6 +440,23 @@ class Exchange:
             return False
         await sink.write(events)
         return True
+
+    async def _sniff(
+        self, resp: UpstreamResponse, started: float, timeouts: Timeouts
+    ) -> tuple[str | None, verdicts.Verdict | None]:
+        """A 200 not labelled as an event stream: what its first bytes say it is. Gateways and
+        "compatible" servers send streams as application/json, text/plain or untyped."""
+        wait = max(0.0, min(started + timeouts.first_event, self._deadline) - time.monotonic())
+        try:
+            async with asyncio.timeout(wait):
+                head = await resp.peek(lambda got: verdicts.body_kind(got) is not None, 4096)
+        except TimeoutError:
+            why = self._why_timed_out(timeouts, False)
+            return None, verdicts.for_failure(Failure("F21", "timeout_error", why))
+        except OSError as exc:
+            why = f"the upstream connection broke before its body: {exc}"
+            return None, verdicts.for_failure(Failure("F20", "api_error", why))
+        return verdicts.body_kind(head) or "other", None
 
     async def _from_json(
         self,

@@ -31,6 +31,23 @@ class Verdict:
     wait: float | None = None  # the upstream's retry-after, when it gave one
 
 
+_SSE_STARTS = (b"event:", b"data:", b"id:", b"retry:", b":")
+SNIFF_LIMIT = 256  # bytes: past this much leading whitespace, the body is not an answer
+
+
+def body_kind(head: bytes) -> str | None:
+    """What a 200's first bytes are, whatever its content-type says (F26: look, do not trust the
+    label): "sse", "json" or "other"; None while they could still become either."""
+    text = head.removeprefix(b"\xef\xbb\xbf").lstrip(b" \t\r\n")
+    if text.startswith(b"{"):
+        return "json"
+    if text.startswith(_SSE_STARTS):
+        return "sse"
+    if len(head) < SNIFF_LIMIT and any(start.startswith(text) for start in _SSE_STARTS):
+        return None
+    return "other"
+
+
 def parse_retry_after(value: str | None) -> float | None:
     """Seconds to wait; only the plain number form (HTTP dates from LLM APIs are not seen)."""
     if not value:

@@ -383,6 +383,14 @@ def gzip_body(draft: Draft) -> Draft:
     return replace(draft, gzip=True)
 
 
+def with_header(name: str, value: str) -> Mutation:
+    """One response header set (replaced if the draft had it), the body unchanged: a label that
+    no longer says what the body is (F24 stale content-encoding, F26 a stream typed as JSON)."""
+    return lambda d: replace(
+        d, headers=(*((k, v) for k, v in d.headers if k != name), (name, value))
+    )
+
+
 def flip_stream_mode(draft: Draft) -> Draft:
     """F25: JSON for a streaming request, SSE for a non-streaming one."""
     return clean_draft(not draft.ask.stream, draft)

@@ -49,6 +49,7 @@ from sseguard.sim.mutations import (
     sse_only,
     stall_first,
     tool_start_without_input,
+    with_header,
     with_pings,
     with_signature,
 )
@@ -460,6 +461,18 @@ _BASE: tuple[Scenario, ...] = (
         "F24",
         "the SSE body gzip-compressed with content-encoding: gzip",
         sse_only(gzip_body),
+    ),
+    _s(
+        "stale_content_encoding",
+        "F24",
+        "content-encoding: gzip on an SSE body that is not compressed (a proxy inflated it)",
+        sse_only(with_header("content-encoding", "gzip")),
+    ),
+    _s(
+        "stream_typed_as_json",
+        "F26",
+        "the SSE body under content-type: application/json, as some gateways label streams",
+        sse_only(with_header("content-type", "application/json")),
     ),
     _s(
         "stream_mode_flipped",

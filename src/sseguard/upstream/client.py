@@ -66,6 +66,20 @@ class UpstreamResponse:
             out += chunk
         return bytes(out[:limit])
 
+    async def peek(self, enough: Callable[[bytes], bool], limit: int) -> bytes:
+        """The body's first bytes, read until ``enough`` says so, ``limit`` bytes or the end, and
+        left in place for the next reader."""
+        got = b""
+        try:
+            while len(got) < limit and not enough(got):
+                chunk = await self.connection.read()
+                if not chunk:
+                    break
+                got += chunk
+        finally:
+            self.connection.unread(got)
+        return got
+
     def release(self) -> None:
         """The body was read to its end: the connection goes back to the pool when it can."""
         self._client.release(self.connection)
