@@ -27,6 +27,7 @@ FAILING = {
     "eof_in_tool_call",
     "eof_in_thinking",
     "error_before_content",
+    "error_json_in_stream",
     "error_after_content",
     "overloaded_529",
     "server_error_500",

@@ -222,6 +222,15 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
         header(p, "content-type") == "application/json"
         and wire(p).startswith(b"event: message_start")
     ),
+    "error_json_in_stream": lambda p: (
+        p.status == 200
+        and str(header(p, "content-type")).startswith("text/event-stream")
+        and orjson.loads(wire(p))["error"]["type"] == "overloaded_error"
+    ),
+    "message_json_in_stream": lambda p: (
+        str(header(p, "content-type")).startswith("text/event-stream")
+        and orjson.loads(wire(p)) == expected_answer(BODY)
+    ),
     "stream_mode_flipped": lambda p: (
         header(p, "content-type") == "application/json"
         and orjson.loads(wire(p)) == expected_answer(BODY)

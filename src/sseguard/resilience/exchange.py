@@ -276,12 +276,12 @@ class Exchange:
                     resp.status, resp.headers, fmt.error_body(resp.status, raw)
                 )
             declared = resp.content_type
+            kind, verdict = await self._sniff(resp, started, timeouts)
+            if verdict is not None:
+                return False, verdict
+            if kind == "json":  # whatever the label: an answer or an error as one JSON object
+                return await self._from_json(resp, sink, deployment, fmt, body["model"])
             if declared != "text/event-stream":
-                kind, verdict = await self._sniff(resp, started, timeouts)
-                if verdict is not None:
-                    return False, verdict
-                if kind == "json":
-                    return await self._from_json(resp, sink, deployment, fmt, body["model"])
                 if kind != "sse":
                     raw = redact(await resp.read_all(4096), deployment.secrets)
                     return False, verdicts.for_status(200, resp.headers, raw)
@@ -444,8 +444,9 @@ class Exchange:
     async def _sniff(
         self, resp: UpstreamResponse, started: float, timeouts: Timeouts
     ) -> tuple[str | None, verdicts.Verdict | None]:
-        """A 200 not labelled as an event stream: what its first bytes say it is. Gateways and
-        "compatible" servers send streams as application/json, text/plain or untyped."""
+        """What a 200's first bytes say it is, whatever its label: gateways and "compatible"
+        servers send streams as application/json, text/plain or untyped, and errors or whole
+        answers as JSON under text/event-stream."""
         wait = max(0.0, min(started + timeouts.first_event, self._deadline) - time.monotonic())
         try:
             async with asyncio.timeout(wait):
@@ -472,7 +473,7 @@ class Exchange:
         if message is None:
             # An error object under a 200 is an upstream error; anything else is not an answer.
             body = redact((error or raw)[:65536], deployment.secrets)
-            return False, verdicts.for_status(500 if error else 200, resp.headers, body)
+            return False, verdicts.for_status(200, resp.headers, body)
         r = self.repairer
         r.anomalies.record("F25", "the upstream answered a stream request with JSON; rendered")
         out: list[Event] = []

@@ -60,16 +60,15 @@ def parse_retry_after(value: str | None) -> float | None:
 
 
 def for_status(status: int, headers: dict[str, str], body: bytes) -> Verdict:
-    """A non-200 answer, or a 200 whose body is not an event stream or JSON (HTML, F26)."""
+    """A non-200 answer, or a 200 whose body is an error object (F17) or no answer at all (F26)."""
     upstream_error = anthropic_error_body(body)
     passed = {"retry-after": headers["retry-after"]} if "retry-after" in headers else {}
-    if upstream_error is not None and status != 200:
+    if upstream_error is not None:
+        kind = upstream_error["error"]["type"]
+        if status == 200:  # an error object under a 200 (F17): the status its type stands for
+            status = STATUS_FOR_ERROR_TYPE.get(kind, 500)
         error = GatewayError(
-            status,
-            upstream_error["error"].get("message") or "upstream error",
-            upstream_error["error"]["type"],
-            passed,
-            body,
+            status, upstream_error["error"].get("message") or "upstream error", kind, passed, body
         )
         fault = {429: "F19", 529: "F18"}.get(status, "F17")
     else:

@@ -66,10 +66,22 @@ from sseguard.sim.openai import (
     is_finish,
     null_usage,
 )
-from sseguard.sim.wire import CHUNKINGS, Ask, Dialect, Draft, Frame, LineEnd, Plan, Raw, render
+from sseguard.sim.wire import (
+    CHUNKINGS,
+    SSE_HEADERS,
+    Ask,
+    Dialect,
+    Draft,
+    Frame,
+    LineEnd,
+    Plan,
+    Raw,
+    render,
+)
 
 SCENARIO_SEPARATOR = "+"  # in a model name: claude-sonnet-4-5+glued_text@bytes
 CHUNKING_SEPARATOR = "@"  # in a scenario spec: crlf@crlf
+SSE_TYPE = dict(SSE_HEADERS)["content-type"]
 # On an answer that had nothing for some of its scenario's faults to damage (they were skipped).
 NOT_APPLIED_HEADER = "x-sim-not-applied"
 
@@ -473,6 +485,20 @@ _BASE: tuple[Scenario, ...] = (
         "F26",
         "the SSE body under content-type: application/json, as some gateways label streams",
         sse_only(with_header("content-type", "application/json")),
+    ),
+    _s(
+        "error_json_in_stream",
+        "F17",
+        "HTTP 200 labelled text/event-stream whose body is an overloaded_error JSON object",
+        sse_only(http_error(200, "overloaded_error", "Overloaded")),
+        sse_only(with_header("content-type", SSE_TYPE)),
+    ),
+    _s(
+        "message_json_in_stream",
+        "F25",
+        "stream:true answered with a JSON Message labelled text/event-stream",
+        sse_only(flip_stream_mode),
+        sse_only(with_header("content-type", SSE_TYPE)),
     ),
     _s(
         "stream_mode_flipped",
