@@ -6,6 +6,7 @@ that leaves closes the upstream connection.
 from __future__ import annotations
 
 import asyncio
+import socket
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -342,3 +343,18 @@ def test_an_unresumable_break_says_why_it_was_not_resumed(
     message = events[-1].payload["error"]["message"]
     assert f"not resumed: {reason}" in message
     assert "the answer is incomplete" in message
+
+
+def test_an_idle_client_connection_outlives_the_clients_own_idle_limit(gw: str) -> None:
+    """httpx (the Python SDKs) drops idle connections after 5 s and undici (Node) after 4 s. A
+    server that closes at the same moment races them: a request sent just then fails, and a POST
+    is not retried. The gateway keeps idle connections longer, so the client always closes first.
+    The wait is the behaviour under test, not synchronisation."""
+    host, port = gw.removeprefix("http://").split(":")
+    ask = f"GET /healthz HTTP/1.1\r\nhost: {host}:{port}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(ask)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200")
+        time.sleep(6.0)  # longer than httpx's 5 s and uvicorn's default keep-alive
+        sock.sendall(ask)
+        assert sock.recv(4096).startswith(b"HTTP/1.1 200"), "the gateway closed an idle connection"

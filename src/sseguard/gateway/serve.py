@@ -21,6 +21,11 @@ from sseguard.observe.log import log_requests, log_to_stderr
 from sseguard.observe.store import RequestLogError, RequestLogStore
 
 OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
+# How long an idle client connection stays open. uvicorn's 5 s equals httpx's (the Python SDKs')
+# own idle limit and is close to undici's 4 s (Node): a request sent on a connection the server is
+# closing at that moment fails, and a POST is not retried. Longer than any client's, the client
+# always closes first (75 s, as nginx).
+KEEP_ALIVE_SECONDS = 75
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +147,7 @@ def serve(options: ServeOptions) -> None:
         proxy_headers=False,
         log_level="warning",
         timeout_graceful_shutdown=int(server.shutdown_grace),
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
     if stop_simulator is not None:
         stop_simulator()
