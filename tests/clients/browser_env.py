@@ -8,12 +8,14 @@ A missing browser that cannot be installed is a test error that says what to do,
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 CANDIDATES = ("chromium", "chromium-browser")
 INSTALL_TIMEOUT = 900.0  # apt-get of Chromium and its libraries on a fresh machine
@@ -72,6 +74,26 @@ def chromium() -> str:
     if path is None:
         raise BrowserEnvError("apt-get installed chromium, yet no chromium binary is on PATH")
     return path
+
+
+def page_script(script: str, *args: str, timeout: float) -> dict[str, Any]:
+    """``node SCRIPT ARGS`` for a script that prints one JSON line through browser.mjs: what its
+    page showed, checked for a clean exit and for no uncaught errors in the page."""
+    from node_env import CLIENTS_DIR, node_env
+
+    proc = subprocess.run(
+        [node_env().node, str(CLIENTS_DIR / script), *args],
+        cwd=CLIENTS_DIR,
+        env={**os.environ, "CHROMIUM": chromium(), "CHROMIUM_FLAGS": " ".join(FLAGS)},
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert proc.returncode == 0, f"{script} failed:\n{proc.stdout}\n{proc.stderr}"
+    # Not splitlines(): JSON.stringify leaves U+2028 raw (F06), a line break to Python.
+    seen: dict[str, Any] = json.loads(proc.stdout.strip().split("\n")[-1])
+    assert seen["pageErrors"] == [], seen["pageErrors"]
+    return seen
 
 
 if __name__ == "__main__":

@@ -5,12 +5,12 @@
 // saw of each.
 // Usage: node cross_origin.mjs PAGE_DIR PAGE_URL GATEWAY_URL MODEL REFUSED_MODEL TAG TIMEOUT_MS
 // PAGE_DIR is served at PAGE_URL by the test; the SDK bundle is written into it first.
-// (CHROMIUM, CHROMIUM_FLAGS from the environment)
+// (CHROMIUM, CHROMIUM_FLAGS from the environment, as browser.mjs reads them)
 import { build } from "esbuild";
 import { writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { chromium } from "playwright-core";
+import { printFromPage } from "./browser.mjs";
 
 const [pageDir, pageUrl, gateway, model, refusedModel, tag, timeoutMs] = process.argv.slice(2);
 
@@ -24,17 +24,8 @@ await build({
 });
 writeFileSync(join(pageDir, "index.html"), "<!doctype html><title>a front end</title>");
 
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: (process.env.CHROMIUM_FLAGS || "").split(" ").filter(Boolean),
-  headless: true,
-});
-try {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (err) => pageErrors.push(String(err)));
-  await page.goto(`${pageUrl}/index.html`);
-  const seen = await page.evaluate(
+await printFromPage(`${pageUrl}/index.html`, (page) =>
+  page.evaluate(
     async ([gateway, model, refusedModel, tag, timeoutMs]) => {
       const { Anthropic } = await import("./sdk.js");
       const client = new Anthropic({ baseURL: gateway, apiKey: "k", dangerouslyAllowBrowser: true, maxRetries: 0 });
@@ -79,8 +70,5 @@ try {
       return out;
     },
     [gateway, model, refusedModel, tag, Number(timeoutMs)],
-  );
-  console.log(JSON.stringify({ ...seen, pageErrors }));
-} finally {
-  await browser.close();
-}
+  ),
+);

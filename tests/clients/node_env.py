@@ -18,6 +18,7 @@ import fcntl
 import functools
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,6 +121,23 @@ def _lock_path() -> Path:
 
 
 @functools.cache
+def run_script(
+    script: str, *args: str, stdin: str, timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """``node tests/clients/SCRIPT ARGS`` fed ``stdin``, with nothing of the caller's environment
+    but PATH (no ANTHROPIC_* or OPENAI_* setting leaks into a client under test)."""
+    return subprocess.run(
+        [node_env().node, str(CLIENTS_DIR / script), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        encoding="utf-8",
+        timeout=timeout,
+        cwd=CLIENTS_DIR,
+        env={"PATH": os.environ.get("PATH", "")},
+    )
+
+
 def node_env() -> NodeEnv:
     """Install (if needed) and locate the pinned Node clients. Cached for the session."""
     node = _tool("node")

@@ -4,42 +4,34 @@
 // page's origin and prints the events it received until `done` or `error`.
 // Usage: node playground.mjs page|eventsource GATEWAY_URL MODEL PROMPT TIMEOUT_MS
 // (CHROMIUM, CHROMIUM_FLAGS from the environment)
-import { chromium } from "playwright-core";
+import { printFromPage } from "./browser.mjs";
 
 const [mode, gateway, model, prompt, timeoutMs] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM,
-  args: (process.env.CHROMIUM_FLAGS || "").split(" ").filter(Boolean),
-  headless: true,
-});
-try {
-  const page = await browser.newPage();
-  const pageErrors = [];
-  page.on("pageerror", (err) => pageErrors.push(String(err)));
-  await page.goto(`${gateway}/playground`);
-  if (mode === "eventsource") {
-    const events = await page.evaluate(
-      ([model, prompt, timeoutMs]) =>
-        new Promise((resolve, reject) => {
-          const query = new URLSearchParams({ model, prompt });
-          const source = new EventSource(`/v1/chat/sse?${query}`);
-          const seen = [];
-          const timer = setTimeout(() => reject(new Error(`no done/error: ${JSON.stringify(seen)}`)), timeoutMs);
-          const keep = (ev) => {
-            seen.push({ type: ev.type, id: ev.lastEventId, data: JSON.parse(ev.data) });
-            if (ev.type === "done" || ev.type === "error") {
-              source.close();
-              clearTimeout(timer);
-              resolve(seen);
-            }
-          };
-          for (const name of ["delta", "thinking", "tool", "done", "error"]) source.addEventListener(name, keep);
-        }),
-      [model, prompt, Number(timeoutMs)],
-    );
-    console.log(JSON.stringify({ events, pageErrors }));
-    process.exit(0);
-  }
+
+async function eventsource(page) {
+  const events = await page.evaluate(
+    ([model, prompt, timeoutMs]) =>
+      new Promise((resolve, reject) => {
+        const query = new URLSearchParams({ model, prompt });
+        const source = new EventSource(`/v1/chat/sse?${query}`);
+        const seen = [];
+        const timer = setTimeout(() => reject(new Error(`no done/error: ${JSON.stringify(seen)}`)), timeoutMs);
+        const keep = (ev) => {
+          seen.push({ type: ev.type, id: ev.lastEventId, data: JSON.parse(ev.data) });
+          if (ev.type === "done" || ev.type === "error") {
+            source.close();
+            clearTimeout(timer);
+            resolve(seen);
+          }
+        };
+        for (const name of ["delta", "thinking", "tool", "done", "error"]) source.addEventListener(name, keep);
+      }),
+    [model, prompt, Number(timeoutMs)],
+  );
+  return { events };
+}
+
+async function form(page) {
   await page.fill("#model", model);
   await page.fill("#prompt", prompt);
   await page.click("#send");
@@ -48,14 +40,13 @@ try {
     null,
     { timeout: Number(timeoutMs) },
   );
-  const shown = await page.evaluate(() => ({
+  return page.evaluate(() => ({
     state: document.body.dataset.state,
     status: document.getElementById("status").textContent,
     answer: document.getElementById("answer").textContent,
     error: document.getElementById("error").textContent,
     errorVisible: getComputedStyle(document.getElementById("error")).display !== "none",
   }));
-  console.log(JSON.stringify({ ...shown, pageErrors }));
-} finally {
-  await browser.close();
 }
+
+await printFromPage(`${gateway}/playground`, mode === "eventsource" ? eventsource : form);

@@ -11,12 +11,10 @@ resume that dropped the tool call following the text (finish "tool-calls", no to
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 from typing import Any
 
 import pytest
-from node_env import CLIENTS_DIR, node_env
+from node_env import run_script
 
 from gateway.test_gateway_sdk import FAILING, RESUMED_WHEN_TOOLS_OFFERED, SCENARIOS
 from processes import gateway, gateway_config, simulator
@@ -47,7 +45,6 @@ def job_id(name: str, provider: str, mode: str) -> str:
 
 @pytest.fixture(scope="module")
 def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
-    env = node_env()
     jobs = [
         {
             "id": job_id(name, provider, mode),
@@ -63,15 +60,8 @@ def seen(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any]]:
     ]
     tmp = tmp_path_factory.mktemp("ai-sdk")
     with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
-        proc = subprocess.run(
-            [env.node, str(CLIENTS_DIR / "ai_sdk.mjs"), gw_url, str(CONCURRENCY)],
-            input=json.dumps(jobs),
-            capture_output=True,
-            text=True,
-            encoding="utf-8",
-            timeout=HANG_BOUND,
-            cwd=CLIENTS_DIR,
-            env={"PATH": os.environ.get("PATH", "")},
+        proc = run_script(
+            "ai_sdk.mjs", gw_url, str(CONCURRENCY), stdin=json.dumps(jobs), timeout=HANG_BOUND
         )
     assert proc.returncode == 0, f"ai_sdk.mjs failed:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
     # Not splitlines(): JSON.stringify leaves U+2028 raw, and that is a line break to Python.

@@ -12,9 +12,6 @@ the operator's key.
 from __future__ import annotations
 
 import functools
-import json
-import os
-import subprocess
 import threading
 import uuid
 from collections.abc import Iterator
@@ -25,8 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browser_env import FLAGS, chromium
-from node_env import CLIENTS_DIR, node_env
+from browser_env import page_script
 
 from processes import gateway
 from upstream_recorder import CANNED_TEXT, RecordingUpstream, recording_upstream
@@ -117,29 +113,17 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
 
 
 def seen_from(world: World, page: str, tag: str) -> dict[str, Any]:
-    env = node_env()
-    proc = subprocess.run(
-        [
-            env.node,
-            str(CLIENTS_DIR / "cross_origin.mjs"),
-            str(world.page_dir),
-            page,
-            world.gateway,
-            MODEL,
-            REFUSED_MODEL,
-            tag,
-            str(PAGE_TIMEOUT_MS),
-        ],
-        cwd=CLIENTS_DIR,
-        env={**os.environ, "CHROMIUM": chromium(), "CHROMIUM_FLAGS": " ".join(FLAGS)},
-        capture_output=True,
-        text=True,
+    return page_script(
+        "cross_origin.mjs",
+        str(world.page_dir),
+        page,
+        world.gateway,
+        MODEL,
+        REFUSED_MODEL,
+        tag,
+        str(PAGE_TIMEOUT_MS),
         timeout=HANG_BOUND,
     )
-    assert proc.returncode == 0, f"cross_origin.mjs failed:\n{proc.stdout}\n{proc.stderr}"
-    seen: dict[str, Any] = json.loads(proc.stdout.strip().split("\n")[-1])
-    assert seen["pageErrors"] == [], seen["pageErrors"]
-    return seen
 
 
 def asked(world: World, tag: str) -> int:

@@ -10,8 +10,6 @@ Recoverable scenarios give the expected text, tool calls and finish reason; the 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,7 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from node_env import CLIENTS_DIR, NodeEnv, node_env
+from node_env import node_env, run_script
 
 from gateway.test_gateway_openai_sdk import FINISH, openai_request
 from gateway.test_gateway_sdk import FAILING, request_for
@@ -57,17 +55,15 @@ class Run:
     seconds: float
 
 
-def run_node(env: NodeEnv, gw_url: str, name: str, mode: str) -> Run:
+def run_node(gw_url: str, name: str, mode: str) -> Run:
     started = time.monotonic()
-    proc = subprocess.run(
-        [env.node, str(CLIENTS_DIR / "openai_chat.mjs"), f"{gw_url}/v1", mode, "45000"],
-        input=json.dumps(openai_request(name, mode == "stream")),
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
+    proc = run_script(
+        "openai_chat.mjs",
+        f"{gw_url}/v1",
+        mode,
+        "45000",
+        stdin=json.dumps(openai_request(name, mode == "stream")),
         timeout=HANG_BOUND,
-        cwd=CLIENTS_DIR,
-        env={"PATH": os.environ.get("PATH", "")},
     )
     # Not splitlines(): JSON.stringify leaves U+2028 raw, and that is a line break to Python.
     lines = proc.stdout.rstrip("\n").split("\n")
@@ -77,12 +73,12 @@ def run_node(env: NodeEnv, gw_url: str, name: str, mode: str) -> Run:
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, str], Run]]:
-    env = node_env()
+    node_env()  # installed once, before the threads start
     tmp = tmp_path_factory.mktemp("node-openai")
     with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
         jobs = [(name, mode) for name in SAMPLE for mode in MODES]
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            futures = {job: pool.submit(run_node, env, gw_url, *job) for job in jobs}
+            futures = {job: pool.submit(run_node, gw_url, *job) for job in jobs}
             yield {job: f.result() for job, f in futures.items()}
 
 

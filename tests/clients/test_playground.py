@@ -8,15 +8,11 @@ page stuck in "streaming".
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from browser_env import FLAGS, chromium
-from node_env import CLIENTS_DIR, node_env
+from browser_env import page_script
 
 from processes import gateway, gateway_config, simulator
 from sseguard.sim import expected_answer
@@ -36,29 +32,15 @@ def gateway_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 def shown(gateway_url: str, scenario: str, mode: str = "page") -> dict[str, Any]:
-    env = node_env()
-    proc = subprocess.run(
-        [
-            env.node,
-            str(CLIENTS_DIR / "playground.mjs"),
-            mode,
-            gateway_url,
-            f"{MODEL}+{scenario}",
-            PROMPT,
-            str(PAGE_TIMEOUT_MS),
-        ],
-        cwd=CLIENTS_DIR,
-        env={**os.environ, "CHROMIUM": chromium(), "CHROMIUM_FLAGS": " ".join(FLAGS)},
-        capture_output=True,
-        text=True,
+    return page_script(
+        "playground.mjs",
+        mode,
+        gateway_url,
+        f"{MODEL}+{scenario}",
+        PROMPT,
+        str(PAGE_TIMEOUT_MS),
         timeout=HANG_BOUND,
     )
-    assert proc.returncode == 0, f"playground.mjs failed:\n{proc.stdout}\n{proc.stderr}"
-    page: dict[str, Any] = json.loads(
-        proc.stdout.strip().split("\n")[-1]
-    )  # not splitlines: U+2028 (F06)
-    assert page["pageErrors"] == [], page["pageErrors"]
-    return page
 
 
 def clean_text() -> str:

@@ -198,17 +198,26 @@ def _deflated(data: bytes, wbits: int) -> bytes:
     return squeeze.compress(data) + squeeze.flush()
 
 
+PLAIN = SSE * 50
+
+
 @pytest.mark.parametrize(
-    ("encoding", "packed"),
+    ("encoding", "packed", "stale"),
     [
-        ("gzip", gzip.compress(SSE * 50)),
-        ("deflate", _deflated(SSE * 50, zlib.MAX_WBITS)),  # zlib-wrapped, as HTTP says
-        ("deflate", _deflated(SSE * 50, -zlib.MAX_WBITS)),  # raw, as many servers send it
+        ("gzip", gzip.compress(PLAIN), False),
+        ("deflate", _deflated(PLAIN, zlib.MAX_WBITS), False),  # zlib-wrapped, as HTTP says
+        ("deflate", _deflated(PLAIN, -zlib.MAX_WBITS), False),  # raw, as many servers send it
+        # F24: a proxy inflated the body and kept the header. A break would throw away a
+        # stream that is perfectly readable.
+        ("gzip", PLAIN, True),
+        ("deflate", PLAIN, True),
     ],
-    ids=["gzip", "deflate", "raw-deflate"],
+    ids=["gzip", "deflate", "raw-deflate", "stale-gzip", "stale-deflate"],
 )
 @pytest.mark.parametrize("cut", [10, 1], ids=["two-chunks", "first-byte-alone"])
-def test_compressed_body_is_decoded(encoding: str, packed: bytes, cut: int) -> None:
+def test_a_body_labelled_compressed_is_decoded_or_read_as_it_came(
+    encoding: str, packed: bytes, stale: bool, cut: int
+) -> None:
     script = Script(
         lambda n: (
             response(
@@ -227,38 +236,8 @@ def test_compressed_body_is_decoded(encoding: str, packed: bytes, cut: int) -> N
             out = b""
             while chunk := await resp.read_chunk():
                 out += chunk
-            assert out == SSE * 50
-            assert resp.connection.stale_encoding is None
-            resp.release()
-            await client.close()
-
-    run(main())
-
-
-@pytest.mark.parametrize("encoding", ["gzip", "deflate"])
-def test_a_body_labelled_compressed_that_is_not_is_read_as_it_came(encoding: str) -> None:
-    """F24: a proxy inflated the body and kept the header. A break would throw away a stream
-    that is perfectly readable."""
-    script = Script(
-        lambda n: (
-            response(
-                chunked(SSE[:1], SSE[1:], SSE),
-                f"content-encoding: {encoding}",
-                "transfer-encoding: chunked",
-            ),
-            False,
-        )
-    )
-
-    async def main() -> None:
-        async with scripted(script) as url:
-            client = UpstreamClient(connect_timeout=5)
-            resp = await client.send(req(url), header_timeout=TIME_BOUND)
-            out = b""
-            while chunk := await resp.read_chunk():
-                out += chunk
-            assert out == SSE * 2
-            assert resp.connection.stale_encoding == encoding
+            assert out == PLAIN
+            assert resp.connection.stale_encoding == (encoding if stale else None)
             resp.release()
             await client.close()
 
