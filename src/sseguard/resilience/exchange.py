@@ -447,6 +447,9 @@ class Exchange:
         """What a 200's first bytes say it is, whatever its label: gateways and "compatible"
         servers send streams as application/json, text/plain or untyped, and errors or whole
         answers as JSON under text/event-stream."""
+        kind = verdicts.body_kind(resp.connection.queued())
+        if kind is not None:  # usual: the first bytes came with the head; no timer to set
+            return kind, None
         wait = max(0.0, min(started + timeouts.first_event, self._deadline) - time.monotonic())
         try:
             async with asyncio.timeout(wait):

@@ -138,6 +138,11 @@ class Connection(asyncio.Protocol):
         self.consumer = consumer
         return True
 
+    def queued(self) -> bytes:
+        """The body bytes received and not read yet, left where they are."""
+        chunks = self._chunks
+        return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
     def unread(self, data: bytes) -> None:
         """Put bytes a reader looked at back in front of the body (sniffing a mislabelled one)."""
         if data:
