@@ -7,21 +7,20 @@ real browser.
 
 from __future__ import annotations
 
-import http.client
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 
 import orjson
 import pytest
 
+from gateway.test_gateway_edges import request as exchange
 from processes import gateway, gateway_config
 from upstream_recorder import CANNED_TEXT, RecordingUpstream, recording_upstream
 
 LISTED = "http://127.0.0.1:5173"
 FOREIGN = "https://pages.example"
-HANG_BOUND = 20.0
 
 
 @dataclass
@@ -57,7 +56,7 @@ def messages_body(text: str) -> bytes:
 @dataclass
 class Reply:
     status_code: int
-    headers: http.client.HTTPMessage  # case-insensitive
+    headers: dict[str, str]  # lower-cased names
     content: bytes
 
     @property
@@ -69,16 +68,11 @@ class Reply:
 
 
 def request(method: str, url: str, data: bytes | None = None, **headers: str) -> Reply:
-    """One plain HTTP exchange, whatever its status; names with "_" are sent with "-"."""
-    parts = urlsplit(url)
-    conn = http.client.HTTPConnection(parts.netloc, timeout=HANG_BOUND)
-    try:
-        target = parts.path + (f"?{parts.query}" if parts.query else "")
-        conn.request(method, target, data, {k.replace("_", "-"): v for k, v in headers.items()})
-        resp = conn.getresponse()
-        return Reply(resp.status, resp.headers, resp.read())
-    finally:
-        conn.close()
+    """One exchange, whatever its status (test_gateway_edges' helper); "_" in a name is "-"."""
+    status, got, raw = exchange(
+        method, url, data, {k.replace("_", "-"): v for k, v in headers.items()}
+    )
+    return Reply(status, got, raw)
 
 
 def post(url: str, data: bytes, **headers: str) -> Reply:
