@@ -169,6 +169,10 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
     ),
     "index_gap": lambda p: [d["index"] for d in payloads(p, "content_block_start")] == [1, 3],
     "index_reuse": lambda p: [d["index"] for d in payloads(p, "content_block_start")] == [0, 0],
+    "index_as_string": lambda p: (
+        [d["index"] for d in payloads(p, "content_block_start")] == ["0", "1"]
+        and all(type(d["index"]) is str for d in payloads(p, "content_block_delta"))
+    ),
     "delta_unknown_index": lambda p: 7 in {d["index"] for d in payloads(p, "content_block_delta")},
     "delta_type_mismatch": lambda p: (
         any(d["index"] == 0 for d in deltas(p, "thinking_delta"))

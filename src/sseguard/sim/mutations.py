@@ -193,8 +193,8 @@ def rewrite(change: Callable[[JSON], JSON | None]) -> Mutation:
     return sse_only(apply)
 
 
-def renumber(index: Callable[[int], int]) -> Mutation:
-    """F12: block indices that are not 0, 1, 2, ... in order."""
+def renumber(index: Callable[[int], int | str]) -> Mutation:
+    """F12: block indices that are not 0, 1, 2, ... in order, or not numbers."""
 
     def change(payload: JSON) -> JSON:
         if "index" in payload:

@@ -311,6 +311,13 @@ _BASE: tuple[Scenario, ...] = (
         tool=True,
     ),
     _s(
+        "index_as_string",
+        "F12",
+        'every block index sent as a string ("0", "1"), text then tool_use',
+        renumber(str),
+        tool=True,
+    ),
+    _s(
         "delta_unknown_index",
         "F12",
         "a text delta for index 7, a block never started",
