@@ -329,6 +329,60 @@ def test_F12_index_reuse_and_unknown_deltas() -> None:
     assert r.anomalies.counts()["F12"] >= 3
 
 
+def test_F12_a_lost_start_is_put_back_when_the_delta_says_what_the_block_was() -> None:
+    # The next block's content_block_start never came: its deltas are the answer, not strays.
+    raw = wire(
+        message_start(),
+        text(0, "a"),
+        text(0, "b"),
+        block_stop(0),
+        delta(1, "thinking_delta", "hm"),
+        block_stop(1),
+        message_delta(),
+        MESSAGE_STOP,
+    )
+    out, r = repair(raw)
+    assert_valid(out)
+    assert texts(out) == "ab"
+    starts = [e.payload["content_block"] for e in out if e.type == "content_block_start"]
+    assert starts == [
+        {"type": "text", "text": ""},
+        {"type": "thinking", "thinking": "", "signature": ""},
+    ]
+    assert r.anomalies.counts()["F12"] == 2 and r.ended
+
+
+def test_F12_a_tool_delta_without_its_start_is_not_given_one() -> None:
+    # A tool_use start carries the tool's id and name, which no delta repeats.
+    raw = wire(message_start(), delta(0, "input_json_delta", "{}"), message_delta(), MESSAGE_STOP)
+    out, r = repair(raw)
+    assert_valid(out)
+    assert [e.type for e in out if e.type.startswith("content_block")] == []
+    assert r.anomalies.counts()["F12"] == 1
+
+
+def test_F12_deltas_and_stops_without_index_belong_to_the_open_block() -> None:
+    unindexed = [{k: v for k, v in e.items() if k != "index"} for e in (text(0, "a"), text(0, "b"))]
+    raw = wire(
+        message_start(),
+        text_start(0),
+        *unindexed,
+        {"type": "content_block_stop", "index": None},
+        text_start(1),
+        text(1, "c"),
+        block_stop(1),
+        message_delta(),
+        MESSAGE_STOP,
+    )
+    out, r = repair(raw)
+    assert_valid(out)
+    assert texts(out) == "abc"
+    assert r.anomalies.counts()["F12"] == 3
+    # With no block open there is nothing it could extend.
+    out, r = repair(wire(message_start(), unindexed[0], message_delta(), MESSAGE_STOP))
+    assert texts(out) == "" and r.anomalies.counts()["F12"] == 1
+
+
 @pytest.mark.parametrize("spelled", [str, float], ids=["string", "float"])
 def test_F12_an_index_spelled_as_a_string_or_float_is_read_as_the_number(
     spelled: type,
@@ -529,6 +583,49 @@ def test_F17_error_event_is_a_typed_failure() -> None:
     assert_error_ending(out + ending)
     assert ending[-1].payload["error"]["type"] == "overloaded_error"
     assert "3 characters" in ending[-1].payload["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("error", "error_type", "said"),
+    [
+        (
+            {"type": "error", "error": {"type": "rate_limit_error", "message": "slow"}},
+            "rate_limit_error",
+            "slow",
+        ),
+        ({"type": "error", "error": {"type": "server_error", "message": "x"}}, "api_error", "x"),
+        (
+            {"type": "error", "error": {"message": "Overloaded", "code": 529}},
+            "overloaded_error",
+            "Overloaded",
+        ),
+        # OpenAI's shape, as gateways between send it on an Anthropic stream: no type, no name.
+        (
+            {"error": {"message": "Rate limit reached", "type": "requests", "code": "429"}},
+            "rate_limit_error",
+            "Rate limit reached",
+        ),
+        ({"error": "upstream connect error"}, "api_error", "upstream connect error"),
+        (
+            b"event: error\ndata: upstream request timeout\n\n",
+            "timeout_error",
+            "upstream request timeout",
+        ),
+        (b"event: error\ndata: <html>502 Bad Gateway</html>\n\n", "api_error", "502 Bad Gateway"),
+    ],
+    ids=["anthropic", "unknown-type", "code-only", "openai-shape", "bare-string", "text", "html"],
+)
+def test_F17_every_shape_of_error_is_read_as_an_anthropic_type(
+    error: dict | bytes, error_type: str, said: str
+) -> None:
+    if isinstance(error, dict):
+        error = frame(error, "" if "type" in error else None)
+    for before in ((), (message_start(), text_start(0), text(0, "abc"))):
+        out, r = repair(wire(*before, error))
+        assert r.failure is not None and r.failure.fault == "F17"
+        assert r.failure.error_type == error_type
+        assert said in r.failure.message
+        assert texts(out) == ("abc" if before else "")
 
 
 def test_F23b_events_after_message_stop_dropped() -> None:

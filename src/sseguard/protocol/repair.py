@@ -32,6 +32,7 @@ from sseguard.protocol.events import (
     Event,
 )
 from sseguard.protocol.glue import split_glued
+from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.sse.decoder import SSEEvent
 
 # Usage counters a client reads as numbers (F15); other usage keys pass through as sent.
@@ -88,6 +89,10 @@ def _int_index(value: object) -> int | None:
 
 # The upstream index of a block opened by a stream a resume replaced: no index of the new one.
 _EARLIER_STREAM = -1
+# Deltas whose type says what block they extend, so a lost start can be put back (F12). Not
+# signature_delta (it ends a thinking block and carries none of it) nor input_json_delta (a
+# tool_use start carries the tool's id and name, which no delta repeats).
+_OPENS_ITS_BLOCK = frozenset({"text_delta", "citations_delta", "thinking_delta"})
 
 
 @dataclass(slots=True)
@@ -288,6 +293,11 @@ class Repairer:
             return self._unparseable(name, data)
         etype = payload.get("type")
         if type(etype) is not str:
+            if "error" in payload and name not in self._handlers:
+                # OpenAI's shape in an Anthropic stream: gateways in between send their own
+                # errors so. Dropped, it would leave "ended before any event" in its place.
+                self.anomalies.record("F03", "error object without a type; read as an error event")
+                return self._on_error(payload, data, None)
             if name is None or name not in self._handlers:
                 self.anomalies.record("F03", f"event without a type dropped: {data[:60]!r}")
                 return []
@@ -356,6 +366,8 @@ class Repairer:
         if name is not None and name not in self._handlers:
             # Forward compatibility (F10): an unknown event's data is not ours to judge.
             return self._on_unknown(name, name, data, None)
+        if name == ERROR and stripped:
+            return self._on_error({"type": ERROR, "error": stripped}, data, None)
         types = [t for p in pieces for t in p.announced_types()] or ([name] if name else [])
         self._lost(types, data)
         return []
@@ -528,9 +540,8 @@ class Repairer:
 
     def _on_error(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         err = payload.get("error")
-        err = err if type(err) is dict else {}
-        etype = _text(err.get("type"), "api_error")
-        message = _text(err.get("message"), "no message")
+        etype = error_type_of(err if err is not None else {})
+        message = error_message_of(err) if err else "no message"
         self._fail("F17", etype, f"the upstream sent an error event: {etype}: {message}", payload)
         return []
 
@@ -565,7 +576,7 @@ class Repairer:
             return out
         if type(up) is not int:
             if _int_index(up) is not None:
-                return out + self._with_int_index(payload, self._on_block_start)
+                return out + self._without_int_index(payload, self._on_block_start)
             up = max(self._by_upstream, default=-1) + 1
             self.anomalies.record("F12", f"content_block_start without index; {up} assumed")
         btype: str = block["type"]
@@ -622,9 +633,9 @@ class Repairer:
 
     def _on_delta(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         up = payload.get("index")
-        if type(up) is not int and _int_index(up) is not None:
-            return self._with_int_index(payload, self._on_delta)
-        blk = self._by_upstream.get(up) if type(up) is int else None
+        if type(up) is not int:
+            return self._without_int_index(payload, self._on_delta)
+        blk = self._by_upstream.get(up)
         delta = payload.get("delta")
         dtype = delta.get("type") if type(delta) is dict else None
         if (
@@ -641,6 +652,14 @@ class Repairer:
             self._repeats = 0
             if blk.index == up:
                 return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
+        if (
+            blk is None
+            and self._open is None
+            and dtype in _OPENS_ITS_BLOCK
+            and up == max(self._by_upstream, default=-1) + 1
+        ):
+            # A delta for any other unknown index is a stray, dropped below.
+            return self._lost_start(payload, data, frame)
         if blk is None or not blk.open:
             pending = self._pending_stop
             if pending is not None and pending[0] is blk and dtype == "signature_delta":
@@ -708,13 +727,28 @@ class Repairer:
             out.append(Event(CONTENT_BLOCK_DELTA, data, payload, frame))
         return out
 
+    def _lost_start(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
+        """The next block's content_block_start was lost (or never sent): the delta says what the
+        block was, and dropping its deltas would complete the message without them."""
+        up = payload["index"]
+        dtype = payload["delta"]["type"]
+        self.anomalies.record(
+            "F12", f"{dtype} for block {up}, never started; a block opened for it"
+        )
+        block = dict(DELTA_HOME_BLOCK[dtype])
+        start = {"type": CONTENT_BLOCK_START, "index": up, "content_block": block}
+        out = self._on_block_start(start, orjson.dumps(start).decode(), None)
+        if self._open is None:
+            return out
+        return out + self._on_delta(payload, data, frame)
+
     def _on_block_stop(
         self, payload: dict[str, Any], data: str, frame: bytes | None
     ) -> list[Event]:
         up = payload.get("index")
-        if type(up) is not int and _int_index(up) is not None:
-            return self._with_int_index(payload, self._on_block_stop)
-        blk = self._by_upstream.get(up) if type(up) is int else None
+        if type(up) is not int:
+            return self._without_int_index(payload, self._on_block_stop)
+        blk = self._by_upstream.get(up)
         if blk is None or not blk.open:
             self.anomalies.record(
                 "F12", f"content_block_stop for {'closed' if blk else 'unknown'} block {up} dropped"
@@ -723,16 +757,29 @@ class Repairer:
         stop = Event(CONTENT_BLOCK_STOP, data, payload, frame) if blk.index == up else None
         return self._close_block(blk, stop, upstream_stop=True)
 
-    def _with_int_index(
+    def _without_int_index(
         self,
         payload: dict[str, Any],
         handler: Callable[[dict[str, Any], str, bytes | None], list[Event]],
     ) -> list[Event]:
-        """An index sent as ``"1"`` or ``1.0``: read as the number it spells, and sent on as one,
-        since clients index their block lists with it."""
-        value = payload["index"]
-        payload["index"] = index = _int_index(value)
-        self.anomalies.record("F12", f"block index {value!r} is not an integer; {index} read")
+        """A delta or stop whose index is no integer. One sent as ``"1"`` or ``1.0`` is read as
+        the number it spells, and sent on as one, since clients index their block lists with it;
+        one with no index at all belongs to the open block, the only one a delta can extend."""
+        value = payload.get("index", _MISSING)
+        index = _int_index(value)
+        if index is not None:
+            self.anomalies.record("F12", f"block index {value!r} is not an integer; {index} read")
+        elif (
+            value in (_MISSING, None) and self._open is not None and self._open.upstream_index >= 0
+        ):
+            index = self._open.upstream_index
+            self.anomalies.record("F12", f"{payload['type']} without index; the open block's")
+        else:
+            self.anomalies.record(
+                "F12", f"{payload['type']} with block index {_show(value)} dropped"
+            )
+            return []
+        payload["index"] = index
         return handler(payload, orjson.dumps(payload).decode(), None)
 
     def _close_open(self, why: str, *, record: bool = True) -> list[Event]:
@@ -854,10 +901,6 @@ _new_event = tuple.__new__
 def _is_number(value: object) -> bool:
     t = type(value)
     return t is int or t is float
-
-
-def _text(value: object, default: str) -> str:
-    return value if type(value) is str else default
 
 
 def _show(value: object) -> str:

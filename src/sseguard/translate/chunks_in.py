@@ -36,14 +36,13 @@ from typing import Any
 import orjson
 
 from sseguard.protocol.anomalies import AnomalyLog
+from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.sse.decoder import SSEEvent
 from sseguard.translate.completion_in import (
     FAILED_FINISH,
-    error_message,
     final_stop_reason,
     generated_tool_id,
     message_id,
-    stream_error_type,
 )
 from sseguard.translate.vocabulary import anthropic_usage
 
@@ -396,10 +395,10 @@ class ChunkTranslator:
 
     def _on_error(self, error: object) -> list[SSEEvent]:
         if self._finish is not None:
-            self._log.record("F17", f"error after finish_reason ignored: {error_message(error)}")
+            self._log.record("F17", f"error after finish_reason ignored: {error_message_of(error)}")
             return self._end()
         self._over = True
-        err = {"type": stream_error_type(error), "message": error_message(error)}
+        err = {"type": error_type_of(error), "message": error_message_of(error)}
         return [_event("error", {"type": "error", "error": err})]
 
     def _end(self) -> list[SSEEvent]:

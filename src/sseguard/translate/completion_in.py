@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from sseguard.protocol.upstream_errors import error_message_of
 from sseguard.translate.vocabulary import anthropic_usage, stop_reason
 
 # HTTP status -> Anthropic error type. Kept here, not taken from the gateway: ``translate`` must
@@ -71,34 +72,6 @@ def generated_tool_id(message: str | None, n: int) -> str:
     return f"call_{tail}_{n}" if tail else f"call_{n}"
 
 
-def stream_error_type(error: object) -> str:
-    """The Anthropic type of an in-band error object, which carries no HTTP status of its own."""
-    if not isinstance(error, dict):
-        text = str(error).lower()
-        code: object = None
-    else:
-        code = error.get("code")
-        if code is None:
-            code = error.get("status")
-        text = f"{error.get('type')} {error.get('message')}".lower()
-    if type(code) is str and code.isascii() and code.isdigit():
-        code = int(code)
-    if code in (503, 529) or "overload" in text:
-        return "overloaded_error"
-    if code == 429 or "rate limit" in text or "rate_limit" in text:
-        return "rate_limit_error"
-    return "api_error"
-
-
-def error_message(error: object) -> str:
-    if isinstance(error, dict):
-        message = error.get("message")
-        if type(message) is str and message:
-            return message
-        return orjson.dumps(error).decode()[:500]
-    return error if isinstance(error, str) else orjson.dumps(error).decode()[:500]
-
-
 def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
     """An upstream's JSON error body as an Anthropic error body; None when it is no JSON error
     shape we know, so the caller treats the answer as garbage (F26) rather than guess."""
@@ -110,7 +83,7 @@ def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
         return None
     error = obj.get("error")
     if isinstance(error, dict | str) and error:
-        message = error_message(error)
+        message = error_message_of(error)
     elif "detail" in obj and obj["detail"] is not None:
         # FastAPI-style servers: a string, or a list of validation problems.
         detail = obj["detail"]

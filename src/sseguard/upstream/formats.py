@@ -14,6 +14,7 @@ import orjson
 from sseguard.config import Deployment
 from sseguard.protocol.anomalies import AnomalyLog
 from sseguard.protocol.stream import Translator
+from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.translate.chunks_in import ChunkTranslator
 from sseguard.translate.completion_in import anthropic_error_from_openai, message_from_completion
 from sseguard.upstream.request import estimate_input_tokens
@@ -36,14 +37,21 @@ class UpstreamFormat(Protocol):
 
 class AnthropicFormat:
     def error_body(self, status: int, raw: bytes) -> bytes:
-        return raw
+        value = _loads(raw)
+        if isinstance(value, dict) and value.get("type") == "error":
+            return raw
+        # Gateways that call themselves Anthropic-compatible (LiteLLM's proxy, one-api and its
+        # forks) answer their own errors in OpenAI's shape; what they said is still the cause.
+        return anthropic_error_from_openai(status, raw) or raw
 
     def json_answer(self, raw: bytes, model: str) -> tuple[dict[str, Any] | None, bytes | None]:
         value = _loads(raw)
         kind = value.get("type") if isinstance(value, dict) else None
         if kind == "message":
             return value, None
-        return None, raw if kind == "error" else None
+        if kind == "error":
+            return None, raw
+        return None, _in_band_error(value)
 
     def translator(self, anomalies: AnomalyLog, body: dict[str, Any]) -> Translator | None:
         return None
@@ -60,7 +68,7 @@ class OpenAIFormat:
         message = message_from_completion(value, model=model)
         if message is not None:
             return message, None
-        return None, anthropic_error_from_openai(500, raw)
+        return None, _in_band_error(value) or anthropic_error_from_openai(500, raw)
 
     def translator(self, anomalies: AnomalyLog, body: dict[str, Any]) -> Translator | None:
         # OpenAI reports usage at the end; message_start announces the local estimate until then.
@@ -75,6 +83,16 @@ OPENAI_FORMAT = OpenAIFormat()
 
 def format_of(deployment: Deployment) -> UpstreamFormat:
     return OPENAI_FORMAT if deployment.kind == "openai-compatible" else ANTHROPIC_FORMAT
+
+
+def _in_band_error(value: Any) -> bytes | None:
+    """An ``{"error": ...}`` object under a 200, in Anthropic's shape with the type its code or
+    words stand for (a 200 says nothing of its own), so the gateway answers the status of that."""
+    error = value.get("error") if isinstance(value, dict) else None
+    if not error:
+        return None
+    typed = {"type": error_type_of(error), "message": error_message_of(error)}
+    return orjson.dumps({"type": "error", "error": typed})
 
 
 def _loads(raw: bytes) -> Any:
