@@ -29,6 +29,8 @@ FAILING = {
     "error_before_content",
     "error_json_in_stream",
     "error_after_content",
+    "error_untyped",
+    "error_text_after_content",
     "overloaded_529",
     "server_error_500",
     "rate_limited_429",
@@ -48,6 +50,7 @@ RESUMED_WHEN_TOOLS_OFFERED = frozenset(
         "close_in_text",
         "eof_after_text_delta",
         "error_after_content",
+        "error_text_after_content",
         "spliced_generation",
         "stall_mid_stream",
     }

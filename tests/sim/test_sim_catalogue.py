@@ -174,6 +174,11 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
         and all(type(d["index"]) is str for d in payloads(p, "content_block_delta"))
     ),
     "delta_unknown_index": lambda p: 7 in {d["index"] for d in payloads(p, "content_block_delta")},
+    "text_start_missing": lambda p: (
+        [d["content_block"]["type"] for d in payloads(p, "content_block_start")]
+        in ([], ["tool_use"])
+        and bool(deltas(p, "text_delta"))
+    ),
     "delta_type_mismatch": lambda p: (
         any(d["index"] == 0 for d in deltas(p, "thinking_delta"))
         and payloads(p, "content_block_start")[0]["content_block"]["type"] == "text"
@@ -208,6 +213,15 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
         ]
     ),
     "error_after_content": lambda p: names(p)[-1] == "error" and bool(deltas(p, "text_delta")),
+    "error_untyped": lambda p: (
+        p.status == 200
+        and len(events(p)) == 1
+        and events(p)[0][0] is None
+        and set(events(p)[0][1]) == {"error"}
+    ),
+    "error_text_after_content": lambda p: (
+        events(p)[-1] == ("error", "upstream request timeout") and bool(deltas(p, "text_delta"))
+    ),
     "overloaded_529": lambda p: (
         p.status == 529 and error_body(p)["error"]["type"] == "overloaded_error"
     ),

@@ -87,6 +87,15 @@ def is_event(kind: str) -> Match:
     return lambda item: isinstance(item, Frame) and _type(item) == kind
 
 
+def is_start(kind: str) -> Match:
+    """The ``content_block_start`` of a block of that type."""
+    return lambda item: (
+        isinstance(item, Frame)
+        and _type(item) == "content_block_start"
+        and _payload(item).get("content_block", {}).get("type") == kind
+    )
+
+
 def is_delta(kind: str) -> Match:
     def match(item: Item) -> bool:
         return (
@@ -329,13 +338,16 @@ class Tail(Enum):
     ERROR = "error"  # an ``event: error`` after content (F17)
 
 
-def cut(match: Match, nth: int, tail: Tail) -> Mutation:
+def cut(match: Match, nth: int, tail: Tail, error: Frame | None = None) -> Mutation:
+    """The draft up to the nth match, then the tail; ``error`` replaces the overloaded_error
+    event of ``Tail.ERROR`` (an error in another shape)."""
+
     def apply(draft: Draft) -> Draft:
         kept = draft.items[: _nth(draft.items, match, nth) + 1]
         if tail is Tail.STALL:
             return replace(draft, items=(*kept, Stall()), abort=True)
         if tail is Tail.ERROR:
-            return replace(draft, items=(*kept, error_frame()))
+            return replace(draft, items=(*kept, error or error_frame()))
         return replace(draft, items=kept, abort=tail is Tail.ABORT)
 
     return sse_only(apply)
@@ -348,6 +360,26 @@ def error_frame(error: JSON = OVERLOADED) -> Frame:
 def only_error_event(draft: Draft) -> Draft:
     """F17 before content: a 200 whose stream is one ``event: error``."""
     return replace(draft, items=(error_frame(),))
+
+
+# An error as gateways in front of a provider send their own: OpenAI's shape, no type, no name.
+UNTYPED_ERROR = Frame(
+    None,
+    {
+        "error": {
+            "message": "upstream overloaded, retry later",
+            "type": "upstream_error",
+            "code": "503",
+        }
+    },
+)
+# An error event whose data is the proxy's words, not JSON.
+TEXT_ERROR = Frame("error", "upstream request timeout")
+
+
+def only_untyped_error(draft: Draft) -> Draft:
+    """F17 before content, in OpenAI's error shape without an ``event:`` line."""
+    return replace(draft, items=(UNTYPED_ERROR,))
 
 
 def stall_first(draft: Draft) -> Draft:

@@ -15,6 +15,7 @@ from typing import Any
 from sseguard.sim.content import build_message, force, shape_of
 from sseguard.sim.mutations import (
     MESSAGES,
+    TEXT_ERROR,
     Mutation,
     NotApplicable,
     Tail,
@@ -36,8 +37,10 @@ from sseguard.sim.mutations import (
     interleave,
     is_delta,
     is_event,
+    is_start,
     loop_from,
     only_error_event,
+    only_untyped_error,
     out_of_tokens,
     prepend,
     reject_betas,
@@ -335,6 +338,12 @@ _BASE: tuple[Scenario, ...] = (
         ),
     ),
     _s(
+        "text_start_missing",
+        "F12",
+        "the text block's content_block_start never sent: its deltas come for a block not started",
+        drop(is_start("text")),
+    ),
+    _s(
         "delta_type_mismatch",
         "F13",
         "a thinking_delta inside a text block",
@@ -419,6 +428,18 @@ _BASE: tuple[Scenario, ...] = (
         "F17",
         "an overloaded_error event after some text",
         cut(TEXT, 8, Tail.ERROR),
+    ),
+    _s(
+        "error_untyped",
+        "F17",
+        'HTTP 200 whose stream is one OpenAI-shaped error, no event: line, no type ("code": "503")',
+        sse_only(only_untyped_error),
+    ),
+    _s(
+        "error_text_after_content",
+        "F17",
+        "an error event whose data is plain text (upstream request timeout) after some text",
+        cut(TEXT, 8, Tail.ERROR, TEXT_ERROR),
     ),
     _s(
         "overloaded_529",
@@ -656,6 +677,7 @@ _ONCE = (
     "overloaded_529",
     "server_error_500",
     "error_before_content",
+    "error_untyped",
     "close_in_text",
     "stall_before_first_byte",
     "stall_mid_stream",
