@@ -74,7 +74,7 @@ TARGETS = ("direct", "sseguard")
 # Claude Code asks for thinking by default. The gateway resumes a cut text block only while no
 # thinking block has reached the client (FAULTS.md mid-stream rule 3), so with thinking on these
 # first-attempt-only mid-stream faults must end in a clean error (as test_claude_code.py expects).
-CLAUDE_FAILING = {"close_in_text_once", "stall_mid_stream_once"}
+CLAUDE_FAILING = {"close_in_text_once", "stall_mid_stream_once", "stall_with_keepalives_once"}
 # Started first: they take up to the hang bound when nothing cuts them.
 SLOW_HINTS = ("stall", "endless", "slow")
 COMMAND = ".venv/bin/python tests/conformance.py"
@@ -467,8 +467,9 @@ def render(
     if "claude" in clients:
         lines += [
             "",
-            "For Claude Code, `close_in_text_once` and `stall_mid_stream_once` count as unrecoverable",
-            "too: it asks for thinking by default, and the gateway resumes a cut text block only while",
+            "For Claude Code, `close_in_text_once`, `stall_mid_stream_once` and",
+            "`stall_with_keepalives_once` count as unrecoverable too: it asks for thinking by",
+            "default, and the gateway resumes a cut text block only while",
             "no thinking block has reached the client (FAULTS.md, mid-stream rule 3).",
             "`beta_rejected` answers 400 to any request with an `anthropic-beta` header, and Claude",
             "Code always sends some. The gateway configuration here routes that scenario to a",

@@ -58,6 +58,7 @@ EXPECTED = {
     "close_in_text": "F20",
     "close_in_tool_call": "F20",
     "stall_mid_stream": "F21",
+    "stall_with_keepalives": "F21",
     "stall_before_first_byte": "F21",
     "gzip_sse": "F24",
     "stream_mode_flipped": "F25",
@@ -68,7 +69,7 @@ EXPECTED = {
     "thinking_signature_late": "F27",
 }
 # Only the stall scenarios wait for --timeout; one second keeps them short.
-TIMEOUT = {"stall_mid_stream": "1", "stall_before_first_byte": "1"}
+TIMEOUT = {"stall_mid_stream": "1", "stall_before_first_byte": "1", "stall_with_keepalives": "2"}
 
 
 def probe(*args: str) -> subprocess.CompletedProcess[str]:

@@ -57,7 +57,7 @@ class Case:
 # Faults after commit on the first attempt only: the gateway resumes a text block, but not once a
 # thinking block has reached the client (FAULTS.md mid-stream rule 3), and Claude Code asks for
 # thinking by default. With thinking the turn must end in a clean error; without, in the answer.
-MID_STREAM_ONCE = ["close_in_text_once", "stall_mid_stream_once"]
+MID_STREAM_ONCE = ["close_in_text_once", "stall_mid_stream_once", "stall_with_keepalives_once"]
 # F13's repair re-homes a stray thinking_delta in a new block, so the answer arrives as two text
 # blocks around it; print mode shows only the last block, so the whole message is read as JSON.
 SPLIT_TEXT = {"delta_type_mismatch"}

@@ -39,6 +39,7 @@ FAILING = {
     "close_in_thinking",
     "stall_before_first_byte",
     "stall_mid_stream",
+    "stall_with_keepalives",
     "html_200",
     "html_502",
 }
@@ -53,6 +54,7 @@ RESUMED_WHEN_TOOLS_OFFERED = frozenset(
         "error_text_after_content",
         "spliced_generation",
         "stall_mid_stream",
+        "stall_with_keepalives",
     }
 )
 # Played in the disconnect tests: it never ends by design (F36).

@@ -796,3 +796,27 @@ def test_a_finished_repairer_is_freed_without_the_cyclic_gc(drop: tuple[str, ...
     finally:
         if enabled:
             gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("reads", "quiet"),
+    [
+        ([b": keep-alive\n\n"], True),
+        ([b"\n", b": ping\n", b"\n"], True),
+        ([b"retry: 3000\n\n"], True),
+        ([frame(text(0, "a"))], False),
+        ([b'event: content_block_delta\ndata: {"type":"content_block_delta","ind'], False),
+        ([b"event: content_block_delta\n"], False),
+        ([b": keep-alive\n\ndata: {"], False),
+    ],
+    ids=["comment", "comments-split", "retry-only", "event", "half-event", "name-only", "tail"],
+)
+def test_F21_a_read_of_keep_alives_only_is_quiet(reads: list[bytes], quiet: bool) -> None:
+    # The gateway's idle timeout counts from the last read that was not quiet: a stalled upstream
+    # that sends comments forever must not hold the client until the total limit.
+    pipe = StreamRepair()
+    pipe.feed(wire(message_start(), text_start(0)))
+    assert not pipe.quiet
+    for read in reads:
+        pipe.feed(read)
+    assert pipe.quiet is quiet

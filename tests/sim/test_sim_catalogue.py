@@ -232,6 +232,12 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
     "close_in_thinking": cut_after("thinking_delta", abort=True),
     "stall_before_first_byte": lambda p: isinstance(p.steps[0], Stall) and p.abort,
     "stall_mid_stream": lambda p: isinstance(p.steps[-1], Stall) and last_delta(p) == "text_delta",
+    "stall_with_keepalives": lambda p: (
+        isinstance(p.steps[-1], Loop)
+        and p.steps[-1].data == b": keep-alive\n\n"
+        and last_delta(p) == "text_delta"
+        and p.abort
+    ),
     "gzip_sse": lambda p: header(p, "content-encoding") == "gzip" and expected(p),
     "stale_content_encoding": lambda p: (
         header(p, "content-encoding") == "gzip" and wire(p).startswith(b"event: message_start")

@@ -52,6 +52,9 @@ class StreamAnalysis:
         self.end: float | None = None
         self.grammar: list[str] = []  # violations left in the repaired output: a repair-layer bug
         self._failure_seen = False
+        # The last chunk carried no event, whole or in part (keep-alive comments only): a stall
+        # is timed from the last chunk that did (F21), as the gateway times it.
+        self.quiet = False
 
     @property
     def failed(self) -> bool:
@@ -67,6 +70,7 @@ class StreamAnalysis:
             message = str(exc)
             self._step(exc.head, lambda: self._fail("F09", message))
             return
+        self.quiet = not incoming and not self.pipeline.decoder.mid_event
         self._take(incoming, at)
 
     def cut(self, fault: str, message: str) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -209,7 +209,7 @@ class _Probe:
                 )
             analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
             try:
-                async for chunk in self._chunks(resp, sent):
+                async for chunk in self._chunks(resp, sent, lambda: analysis.quiet):
                     analysis.feed(chunk, time.monotonic() - sent)
                     if analysis.failed:
                         ex.outcome = "stopped reading: the stream cannot be completed"
@@ -218,7 +218,10 @@ class _Probe:
                     ex.outcome = "body complete"
             except TimeoutError:
                 ex.outcome = "stalled"
-                analysis.cut("F21", f"no data for {self.options.timeout:g} s ({_events(analysis)})")
+                silence = "no event" if analysis.quiet else "no data"
+                analysis.cut(
+                    "F21", f"{silence} for {self.options.timeout:g} s ({_events(analysis)})"
+                )
             except _Capped:
                 ex.outcome = "capped"
                 analysis.cut("F16", f"no message_stop after {MAX_DURATION:g} s; stopped reading")
@@ -328,16 +331,28 @@ class _Probe:
         ex.total_s = round(time.monotonic() - sent, 3)
         return bytes(body)
 
-    async def _chunks(self, resp: aiohttp.ClientResponse, sent: float) -> AsyncIterator[bytes]:
-        """Body chunks as they come; ``TimeoutError`` after --timeout of silence."""
+    async def _chunks(
+        self,
+        resp: aiohttp.ClientResponse,
+        sent: float,
+        quiet: Callable[[], bool] = lambda: False,
+    ) -> AsyncIterator[bytes]:
+        """Body chunks as they come; ``TimeoutError`` after --timeout of silence, where a chunk
+        the caller found ``quiet`` (keep-alive comments only) does not break the silence."""
+        heard = time.monotonic()
         while True:
             if time.monotonic() - sent > MAX_DURATION:
                 raise _Capped
-            async with asyncio.timeout(self.options.timeout):
+            async with asyncio.timeout(self._left(heard)):
                 chunk = await resp.content.readany()
             if not chunk:
                 return
             yield chunk
+            if not quiet():
+                heard = time.monotonic()
+
+    def _left(self, heard: float) -> float:
+        return max(0.0, self.options.timeout - (time.monotonic() - heard))
 
 
 class _Capped(Exception):

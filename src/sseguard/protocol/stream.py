@@ -28,9 +28,13 @@ class Translator(Protocol):
 
 
 class StreamRepair:
-    """``feed(bytes) -> events`` and ``close() -> events``; ``repairer`` holds the verdict."""
+    """``feed(bytes) -> events`` and ``close() -> events``; ``repairer`` holds the verdict.
 
-    __slots__ = ("decoder", "repairer", "translator")
+    ``quiet`` says the last read carried no event, whole or in part: keep-alive comments or blank
+    lines only (F08), which an upstream that stalled can send forever (F21).
+    """
+
+    __slots__ = ("decoder", "quiet", "repairer", "translator")
 
     def __init__(
         self,
@@ -42,6 +46,7 @@ class StreamRepair:
         self.repairer = repairer or Repairer()
         self.decoder = SSEDecoder(max_event_size=max_event_size, keep_partial=True)
         self.translator = translator
+        self.quiet = False
 
     def feed(self, data: bytes) -> list[Event]:
         repairer = self.repairer
@@ -53,6 +58,10 @@ class StreamRepair:
             out = repairer.feed_many(self._translated(exc.events))
             repairer.fail("F09", "api_error", str(exc))
             return out
+        if not sse_events:
+            self.quiet = not self.decoder.mid_event
+            return []
+        self.quiet = False
         if self.translator is not None:
             sse_events = self._translated(sse_events)
         if len(sse_events) == 1:

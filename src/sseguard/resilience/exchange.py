@@ -328,8 +328,10 @@ class Exchange:
         produced = False
         first_deadline = started + timeouts.first_event
         idle = timeouts.idle
-        # Past this moment the total deadline, not the idle timeout, bounds a read.
-        idle_until = self._deadline - idle
+        # When the idle timeout ends: moved by every read that carried an event or part of one,
+        # not by keep-alive comments, which a stalled upstream (or a proxy before it) can send
+        # forever while the client waits for an answer that is not coming (F21).
+        idle_deadline = 0.0
         watchdog = Watchdog()
         read = resp.read_chunk
         feed = pipe.feed
@@ -343,12 +345,9 @@ class Exchange:
         over: list[Exception | None] = []  # why consume handed the body back: None, or an error
 
         def consume(chunk: bytes) -> bool:
+            nonlocal idle_deadline
             if not can_write_now():
                 return False  # the loop awaits the write, which waits for the client
-            # The loop armed the watchdog for this read in the same terms, so this only moves
-            # its deadline later, which needs no call.
-            until = time.monotonic() + idle
-            watchdog.deadline = until if until < deadline else deadline
             rec.bytes_in += len(chunk)
             try:
                 events = feed(chunk)
@@ -358,6 +357,11 @@ class Exchange:
                 over.append(exc)
                 conn.hand_back()
                 return True
+            if not pipe.quiet:
+                # The loop armed the watchdog for this read in the same terms, so this only
+                # moves its deadline later, which needs no call.
+                idle_deadline = until = time.monotonic() + idle
+                watchdog.deadline = until if until < deadline else deadline
             if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
                 over.append(None)
                 conn.hand_back()
@@ -367,13 +371,12 @@ class Exchange:
             while True:
                 # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
                 now = time.monotonic()
-                if produced:
-                    limit = idle if now <= idle_until else max(0.0, self._deadline - now)
-                else:
-                    limit = idle if held else max(0.0, first_deadline - now)
-                    if self._deadline - now < limit:
-                        limit = max(0.0, self._deadline - now)
-                watchdog.arm(limit)
+                if not pipe.quiet:  # the last read carried an event (or there was none yet)
+                    idle_deadline = now + idle
+                until = idle_deadline if produced or held else first_deadline
+                if until > deadline:
+                    until = deadline
+                watchdog.arm(until - now if until > now else 0.0)
                 try:
                     try:
                         chunk = await read()
@@ -425,7 +428,10 @@ class Exchange:
         if self._deadline - time.monotonic() <= 0.001:
             return f"the request reached its total time limit of {timeouts.total:g} s"
         if started:
-            return f"the upstream stalled: nothing for {timeouts.idle:g} s (idle timeout)"
+            return (
+                f"the upstream stalled: no event for {timeouts.idle:g} s (idle timeout; "
+                "keep-alive comments do not count)"
+            )
         return f"the upstream sent no event within {timeouts.first_event:g} s (first-event timeout)"
 
     async def _deliver(self, sink: Sink, held: list[Event], events: list[Event]) -> bool:

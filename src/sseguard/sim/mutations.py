@@ -40,6 +40,8 @@ HTML_PAGE = (
 )
 ENDLESS_INTERVAL = 0.05  # seconds between repeats; with the limit below, a 10-minute cap
 ENDLESS_LIMIT = 12_000
+KEEPALIVE_INTERVAL = 1.0  # seconds between a stalled stream's keep-alive comments
+KEEPALIVE_LIMIT = 600  # with the interval above, the same 10-minute cap
 
 
 def sse_items(message: JSON) -> tuple[Item, ...]:
@@ -335,6 +337,7 @@ class Tail(Enum):
     EOF = "eof"  # the body ends cleanly, without terminal events (F16)
     ABORT = "abort"  # the TCP connection closes without the chunked terminator (F20)
     STALL = "stall"  # silence until the client goes away (F21)
+    KEEPALIVE = "keepalive"  # keep-alive comments only, every second, until the client goes away
     ERROR = "error"  # an ``event: error`` after content (F17)
 
 
@@ -346,6 +349,9 @@ def cut(match: Match, nth: int, tail: Tail, error: Frame | None = None) -> Mutat
         kept = draft.items[: _nth(draft.items, match, nth) + 1]
         if tail is Tail.STALL:
             return replace(draft, items=(*kept, Stall()), abort=True)
+        if tail is Tail.KEEPALIVE:
+            comments = Repeat((Raw(b": keep-alive\n\n"),), KEEPALIVE_INTERVAL, KEEPALIVE_LIMIT)
+            return replace(draft, items=(*kept, comments), abort=True)
         if tail is Tail.ERROR:
             return replace(draft, items=(*kept, error or error_frame()))
         return replace(draft, items=kept, abort=tail is Tail.ABORT)

@@ -497,6 +497,12 @@ _BASE: tuple[Scenario, ...] = (
         cut(TEXT, 8, Tail.STALL),
     ),
     _s(
+        "stall_with_keepalives",
+        "F21",
+        "200 and some text, then only `: keep-alive` comments, one a second (cap 10 minutes)",
+        cut(TEXT, 8, Tail.KEEPALIVE),
+    ),
+    _s(
         "gzip_sse",
         "F24",
         "the SSE body gzip-compressed with content-encoding: gzip",
@@ -681,6 +687,7 @@ _ONCE = (
     "close_in_text",
     "stall_before_first_byte",
     "stall_mid_stream",
+    "stall_with_keepalives",
     "endless_message_start",
     "html_502",
     "oa_429",

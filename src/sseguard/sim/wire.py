@@ -56,7 +56,7 @@ class Stall:
 class Repeat:
     """``frames`` again and again every ``interval`` until the client goes away or ``limit`` runs."""
 
-    frames: tuple[Frame, ...]
+    frames: tuple[Frame | Raw, ...]
     interval: float
     limit: int
 
@@ -260,6 +260,8 @@ def _timed(
     item: Pause | Stall | Repeat, style: Style, position: int, squeezed: Callable[[bytes], bytes]
 ) -> Step:
     if isinstance(item, Repeat):
-        data = b"".join(frame_bytes(f, style, position) for f in item.frames)
+        data = b"".join(
+            f.data if isinstance(f, Raw) else frame_bytes(f, style, position) for f in item.frames
+        )
         return Loop(squeezed(data), item.interval, item.limit)
     return item

@@ -95,6 +95,12 @@ class SSEDecoder:
     def last_event_id(self) -> str:
         return self._last_id
 
+    @property
+    def mid_event(self) -> bool:
+        """Bytes of an event not yet complete are held: a read that gave no event still
+        carried part of one (a long ``data:`` line), unlike a read of comments only."""
+        return bool(self._buf or self._data or self._event is not None)
+
     def feed(self, data: bytes) -> list[SSEEvent]:
         if self._error is not None:
             raise self._error
