@@ -293,7 +293,7 @@ class Repairer:
             return self._unparseable(name, data)
         etype = payload.get("type")
         if type(etype) is not str:
-            if "error" in payload and name not in self._handlers:
+            if payload.get("error") and name not in self._handlers:
                 # OpenAI's shape in an Anthropic stream: gateways in between send their own
                 # errors so. Dropped, it would leave "ended before any event" in its place.
                 self.anomalies.record("F03", "error object without a type; read as an error event")
