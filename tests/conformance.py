@@ -165,34 +165,51 @@ def run_python(name: str, target: str, base_url: str) -> Outcome:
 
     try:
         with client.messages.stream(**body) as stream:
-            for _ in stream:
-                # An endless event stream (a message_start loop) never trips a read timeout.
-                if took() > HANG_BOUND:
-                    return Outcome("hang", "hang", "events without end, cut", took())
+            # Bytes that are no event (keep-alive comments) reset the SDK's read timeout and
+            # never reach the loop below: the bound closes the stream under the reader instead.
+            cut = threading.Timer(HANG_BOUND, stream.close)
+            cut.start()
+            try:
+                for _ in stream:
+                    # An endless event stream (a message_start loop) never trips a read timeout.
+                    if took() > HANG_BOUND:
+                        return Outcome("hang", "hang", "events without end, cut", took())
+            finally:
+                cut.cancel()
+            if took() >= HANG_BOUND:
+                return Outcome("hang", "hang", f"no end within {HANG_BOUND:.0f} s, cut", took())
             message = stream.get_final_message()
     except anthropic.APITimeoutError:
         return Outcome("hang", "hang", "no data until the SDK timed out", took())
-    except anthropic.APIStatusError as exc:
+    except Exception as exc:
+        if took() >= HANG_BOUND:
+            detail = f"no end within {HANG_BOUND:.0f} s, cut ({type(exc).__name__})"
+            return Outcome("hang", "hang", detail, took())
+        return _python_error(exc, took())
+    text = "".join(b.text for b in message.content if b.type == "text")
+    tools = [b.input for b in message.content if b.type == "tool_use"]
+    return _compare(text, tools, message.stop_reason, _want(body), CATALOGUE[name].huge, took())
+
+
+def _python_error(exc: Exception, took: float) -> Outcome:
+    """What the SDK raised, as a user would judge it: typed, or a raw library error."""
+    if isinstance(exc, anthropic.APIStatusError):
         if "Could not parse" in str(exc):
-            return Outcome("WRONG", "WRONG: parse error", _first_line(str(exc)), took())
+            return Outcome("WRONG", "WRONG: parse error", _first_line(str(exc)), took)
         error = exc.body.get("error") if isinstance(exc.body, dict) else None
         kind = error.get("type") if isinstance(error, dict) else None
         shown = f" {exc.status_code}" if exc.status_code != 200 else f": {kind}"
         detail = f"{type(exc).__name__} {exc.status_code} {kind}: {_first_line(str(exc))}"
-        return Outcome("typed error", f"typed error{shown}", detail, took())
-    except anthropic.APIConnectionError as exc:
+        return Outcome("typed error", f"typed error{shown}", detail, took)
+    if isinstance(exc, anthropic.APIConnectionError):
         detail = f"{type(exc).__name__}: {_first_line(str(exc))} ({exc.__cause__!r})"
-        return Outcome("typed error", "typed error: connection", detail, took())
-    except Exception as exc:  # what a user would see: raw library errors
-        if any(k.__name__ == "TimeoutException" for k in type(exc).__mro__):
-            # Mid-stream the SDK lets its HTTP library's read timeout through (a raw ReadTimeout).
-            return Outcome("hang", "hang", f"silence until a raw {type(exc).__name__}", took())
-        parse = isinstance(exc, ValueError) or "parse" in str(exc).lower()
-        label = "WRONG: parse error" if parse else f"WRONG: {type(exc).__name__}"
-        return Outcome("WRONG", label, f"{type(exc).__name__}: {_first_line(str(exc))}", took())
-    text = "".join(b.text for b in message.content if b.type == "text")
-    tools = [b.input for b in message.content if b.type == "tool_use"]
-    return _compare(text, tools, message.stop_reason, _want(body), CATALOGUE[name].huge, took())
+        return Outcome("typed error", "typed error: connection", detail, took)
+    if any(k.__name__ == "TimeoutException" for k in type(exc).__mro__):
+        # Mid-stream the SDK lets its HTTP library's read timeout through (a raw ReadTimeout).
+        return Outcome("hang", "hang", f"silence until a raw {type(exc).__name__}", took)
+    parse = isinstance(exc, ValueError) or "parse" in str(exc).lower()
+    label = "WRONG: parse error" if parse else f"WRONG: {type(exc).__name__}"
+    return Outcome("WRONG", label, f"{type(exc).__name__}: {_first_line(str(exc))}", took)
 
 
 # --- Node: @anthropic-ai/sdk through tests/clients/stream.mjs, streaming ---------------------------
