@@ -175,3 +175,46 @@ def test_playground_page_is_served(gw: str) -> None:
     status, headers, raw = request("GET", f"{gw}/playground")
     assert status == 200 and headers["content-type"].startswith("text/html")
     assert b"/v1/chat/sse" in raw
+
+
+def splitlines_events(raw: bytes) -> list[Any]:
+    """The data of each event as a client that reads lines with ``str.splitlines()`` sees it
+    (httpx's ``iter_lines()``, and LiteLLM's SDK on top of it): F06's "who breaks"."""
+    lines = raw.decode().splitlines()
+    return [orjson.loads(line[6:]) for line in lines if line.startswith("data: {")]
+
+
+# Upstream events passed through with raw separators (F06), a Message rendered as a stream (F25),
+# events the repairer rebuilt (F13): each path writes JSON of its own.
+SEPARATOR_PATHS = ["unicode_separators", "message_json_in_stream", "delta_type_mismatch"]
+
+
+@pytest.mark.parametrize("name", SEPARATOR_PATHS)
+def test_no_endpoint_sends_a_raw_line_separator(gw: str, name: str) -> None:
+    """The answer holds a U+2028. JSON allows it raw; a client whose line reader follows
+    str.splitlines() then gets half an event, which does not parse, and drops it (LiteLLM's SDK
+    lost half the answer so). Every endpoint writes it escaped, as Anthropic does."""
+    body = {**chat(name, "separators"), "max_tokens": 400}
+    del body["tools"]
+    endpoints = {
+        "messages": ("/v1/messages", body),
+        "openai": ("/v1/chat/completions", body),
+        "browser": ("/v1/chat/sse", {k: v for k, v in body.items() if k != "stream"}),
+    }
+    for endpoint, (path, payload) in endpoints.items():
+        status, _, raw = request("POST", f"{gw}{path}", payload)
+        assert status == 200, (endpoint, raw[:200])
+        for separator in ("\u2028", "\u2029", "\x85"):
+            assert separator.encode() not in raw, (endpoint, separator)
+        events = splitlines_events(raw)
+        if endpoint == "messages":
+            text = "".join(
+                e["delta"].get("text", "") for e in events if e["type"] == "content_block_delta"
+            )
+        elif endpoint == "openai":
+            text = "".join(
+                e["choices"][0]["delta"].get("content") or "" for e in events if e["choices"]
+            )
+        else:
+            text = "".join(e.get("text", "") for e in events if "text" in e)
+        assert "\u2028" in text, endpoint  # the value itself is kept, escaped on the wire

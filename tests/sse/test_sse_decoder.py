@@ -8,9 +8,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import orjson
 import pytest
 
-from sseguard.sse import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent, SSEEventTooLarge, encode
+from sseguard.sse import (
+    DEFAULT_MAX_EVENT_SIZE,
+    SSEDecoder,
+    SSEEvent,
+    SSEEventTooLarge,
+    encode,
+    escape_line_separators,
+    escape_line_separators_in,
+)
 
 Expected = tuple[str | None, str, str, int | None]
 
@@ -594,3 +603,26 @@ def test_canonical_says_raw_is_what_encoding_gives(stream: bytes, canonical: boo
         (event,) = decode(chunks)
         assert event.canonical is canonical
         assert (event.raw == encode(event.event, event.data)) is canonical
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\u2029", "\x85"])
+@pytest.mark.parametrize("chunk", [0, 5], ids=["whole", "cut"])
+def test_f06_raw_line_separators_are_never_canonical(separator: str, chunk: int) -> None:
+    # Sent on as it came, the frame would break clients that split lines with str.splitlines():
+    # the relay must frame it again, escaped (escape_line_separators).
+    raw = f'event: content_block_delta\ndata: {{"text":"a{separator}b"}}\n\n'.encode()
+    decoder = SSEDecoder()
+    pieces = [raw[i : i + chunk] for i in range(0, len(raw), chunk)] if chunk else [raw]
+    [event] = [e for piece in pieces for e in decoder.feed(piece)]
+    assert event.data == f'{{"text":"a{separator}b"}}' and not event.canonical
+    escaped = escape_line_separators(event.data)
+    assert separator not in escaped and orjson.loads(escaped) == orjson.loads(event.data)
+    assert escape_line_separators_in(event.data.encode()) == escaped.encode()
+
+
+def test_f06_escaping_leaves_other_text_alone() -> None:
+    text = '{"text":"café 日本語 \\u2028 👋"}'
+    assert escape_line_separators(text) is text
+    assert escape_line_separators_in(text.encode()) == text.encode()
+    [event] = SSEDecoder().feed(f"event: x\ndata: {text}\n\n".encode())
+    assert event.canonical

@@ -14,7 +14,7 @@ import orjson
 
 from sseguard.gateway.errors import GatewayError
 from sseguard.protocol.events import Event
-from sseguard.sse import encode
+from sseguard.sse import encode, escape_line_separators
 from sseguard.translate import browser
 from sseguard.translate.chat_to_messages import messages_request
 from sseguard.translate.chunks_out import ChunkEncoder
@@ -59,8 +59,14 @@ class AnthropicFraming:
         if len(events) == 1:  # a paced stream: one event per upstream read, the common case
             event = events[0]
             frame = event.frame
-            return frame if frame is not None else encode(event.type, event.data)
-        return b"".join([e.frame or encode(e.type, e.data) for e in events])
+            return frame if frame is not None else _framed(event)
+        return b"".join([e.frame or _framed(e) for e in events])
+
+
+def _framed(event: Event) -> bytes:
+    """An event the repair layer built or changed: raw line separators in its JSON escaped, as
+    Anthropic writes them (F06: clients reading lines with ``str.splitlines()`` break there)."""
+    return encode(event.type, escape_line_separators(event.data))
 
 
 class AnthropicEdge:

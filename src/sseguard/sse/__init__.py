@@ -1,7 +1,13 @@
 """The SSE codec: WHATWG event-stream parsing and canonical framing. Pure, synchronous, no I/O."""
 
 from sseguard.sse.decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent
-from sseguard.sse.encoder import encode, encode_comment
+from sseguard.sse.encoder import (
+    encode,
+    encode_comment,
+    escape_line_separators,
+    escape_line_separators_in,
+    has_line_separators,
+)
 from sseguard.sse.errors import SSEEventTooLarge
 
 __all__ = [
@@ -11,4 +17,7 @@ __all__ = [
     "SSEEventTooLarge",
     "encode",
     "encode_comment",
+    "escape_line_separators",
+    "escape_line_separators_in",
+    "has_line_separators",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from itertools import repeat
 from typing import NamedTuple
 
-from sseguard.sse.encoder import encode
+from sseguard.sse.encoder import encode, has_line_separators
 from sseguard.sse.errors import SSEEventTooLarge
 from sseguard.sse.names import COMMON_EVENT_NAMES
 
@@ -35,8 +35,9 @@ class SSEEvent(NamedTuple):
     stream's last event ID at dispatch time, as the spec defines it. ``raw`` is the exact bytes of the
     block, line endings included, for captures and diagnostics. ``canonical`` says that ``raw`` is
     exactly ``encode(event, data)`` (an ``event: `` line if named, a ``data: `` line per line of
-    data, LF ends, valid UTF-8, no other field or comment), so a relay that leaves the event
-    unchanged may send ``raw`` as it is.
+    data, LF ends, valid UTF-8, no other field or comment) with no raw U+2028, U+2029 or U+0085
+    in the data (``encode.escape_line_separators``), so a relay that leaves the event unchanged
+    may send ``raw`` as it is.
     """
 
     event: str | None
@@ -159,11 +160,15 @@ class SSEDecoder:
                         name = head[7:]
                         event: str | None = _NAMES.get(name) or name.decode()
                         text = line[6:].decode()
+                        if not text.isascii() and has_line_separators(text):
+                            event = _NOT_CANONICAL
                     else:
                         event = _NOT_CANONICAL
                 elif block[:6] == b"data: " and _LF not in block:
                     event = None
                     text = block[6:].decode()
+                    if not text.isascii() and has_line_separators(text):
+                        event = _NOT_CANONICAL
                 else:
                     event = _NOT_CANONICAL
             except UnicodeDecodeError:
@@ -323,6 +328,7 @@ class SSEDecoder:
             _CR not in raw
             and (raw[:7] == b"event: " or raw[:6] == b"data: ")
             and raw == encode(name, text)
+            and not has_line_separators(text)
         )
         return _new_event(SSEEvent, (name, text, self._last_id, self._retry, raw, canonical))
 

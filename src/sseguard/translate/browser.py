@@ -22,6 +22,7 @@ from sseguard.protocol.events import (
     TOOL_BLOCKS,
     Event,
 )
+from sseguard.sse.encoder import escape_line_separators_in
 from sseguard.translate.errors import TranslationError
 
 PING = b": ping\n\n"  # a comment: EventSource ignores it, idle proxies see traffic
@@ -92,6 +93,7 @@ class BrowserFraming:
             frame = self._frame(ev)
             if frame is not None:
                 name, payload = frame
+                payload = escape_line_separators_in(payload)  # F06, as for the other endpoints
                 out.append(b"event: %s\nid: %d\ndata: %s\n\n" % (name, self._next_id, payload))
                 self._next_id += 1
         return b"".join(out)

@@ -21,6 +21,7 @@ from sseguard.protocol.events import (
     MESSAGE_STOP,
     Event,
 )
+from sseguard.sse.encoder import escape_line_separators_in
 from sseguard.translate.completion_out import compact_json, error_body
 from sseguard.translate.vocabulary import finish_reason, openai_usage
 
@@ -88,6 +89,8 @@ class ChunkEncoder:
         return b"".join(out)
 
     def _chunk(self, delta: bytes, finish: bytes = b"null") -> bytes:
+        # F06: no raw U+2028/U+2029/U+0085, which line readers built on str.splitlines() split at.
+        delta = escape_line_separators_in(delta)
         return b"".join((self._head, delta, b',"finish_reason":', finish, self._tail))
 
     def _event(self, event: Event, out: list[bytes]) -> None:
@@ -140,7 +143,7 @@ class ChunkEncoder:
                 etype if isinstance(etype, str) else "api_error",
                 message if isinstance(message, str) else "the upstream stream failed",
             )
-            out.append(b"data: " + body + b"\n\n")
+            out.append(b"data: " + escape_line_separators_in(body) + b"\n\n")
             self._closed = True
 
     def _start(self, index: int, block: dict[str, Any], out: list[bytes]) -> None:
