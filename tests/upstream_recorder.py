@@ -8,7 +8,8 @@ chooses the answer, the second labels the deployment, the rest is the client's p
 
 Behaviours: ``ok`` (a clean SSE answer, ``CANNED_TEXT``), ``json`` (the same as a JSON Message),
 ``529`` (Anthropic's overloaded_error), ``401echo`` (a 401 whose body and headers echo every
-request header back, as some proxies do, credentials included). Every answer carries a
+request header back, as some proxies do, credentials included), ``302`` and ``204`` (answers
+that are no error and no Messages answer either: a redirect, an empty success). Every answer carries a
 ``request-id`` of ``req_<label>_<n>`` (``n`` counts all requests received) and a rate-limit header.
 """
 
@@ -176,6 +177,10 @@ class RecordingUpstream:
                     "x-echo-headers": echoed.replace("\n", " "),
                 },
             )
+        if behaviour == "302":
+            return web.Response(status=302, headers={**common, "location": "http://127.0.0.1:9/"})
+        if behaviour == "204":
+            return web.Response(status=204, headers=common)
         return web.Response(status=500, text=f"unknown behaviour {behaviour!r}")
 
 

@@ -194,6 +194,8 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("sim429", f"{sim}/s/rate_limited_429", "passthrough_key = true"),
         ("simclean", sim, "passthrough_key = true"),
         ("dropok", rec.base("ok", "dropok"), "passthrough_key = true"),
+        ("rec302", rec.base("302", "r302"), "passthrough_key = true"),
+        ("rec204", rec.base("204", "r204"), "passthrough_key = true"),
     ]
     routes: list[tuple[str, list[str], str]] = [
         ("pass-*", ["pass"], ""),
@@ -217,6 +219,10 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("nores-*", ["simclean"], "max_resumes = 0"),
         ("dropping-*", ["dropok"], 'drop_events = ["ping"]'),
         ("dropvx-*", ["simclean"], 'drop_events = ["vertex_event"]'),
+        ("fb302-*", ["rec302", "simclean"], ""),
+        ("fb204-*", ["rec204", "simclean"], ""),
+        ("only302-*", ["rec302"], ""),
+        ("only204-*", ["rec204"], ""),
     ]
     text = COMMON + (
         "\n[timeouts]\nconnect = 2\nfirst_event = 4\nidle = 4\ntotal = 60\nping_interval = 5\n"
@@ -594,12 +600,26 @@ def test_provider_key_not_leaked_by_an_upstream_echoing_it(world: World, stream:
 
 
 @pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
-@pytest.mark.parametrize("first", ["fb529", "fbhtml", "fbclosed"])
+@pytest.mark.parametrize("first", ["fb529", "fbhtml", "fbclosed", "fb302", "fb204"])
 def test_fallback_to_the_next_deployment(world: World, first: str, stream: bool) -> None:
     t = f"fallback {first} {stream} {tag()}"
     message = sdk_answer(world.gw.url, f"{first}-m", t, stream)
     assert text_of(message) == sim_text(t)
     assert message.stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize("answer", ["302", "204"])
+def test_an_upstream_answer_that_is_no_error_and_no_answer_is_a_bad_gateway(
+    world: World, answer: str
+) -> None:
+    # Passed on, a redirect (not followed) or an empty 2xx would read as a redirect to nowhere
+    # or a success without a message; the client gets 502 with what came, in Anthropic's shape.
+    reply = post(world.gw.url, body(f"only{answer}-m", tag()))
+    assert reply.status == 502, reply.raw
+    error = reply.json()["error"]
+    assert error["type"] == "api_error" and f"HTTP {answer}" in error["message"]
+    with pytest.raises(anthropic.InternalServerError):
+        sdk_answer(world.gw.url, f"only{answer}-m", tag(), stream=True)
 
 
 def test_all_deployments_failing_gives_the_last_status_and_body(world: World) -> None:

@@ -73,19 +73,23 @@ def for_status(status: int, headers: dict[str, str], body: bytes) -> Verdict:
         fault = {429: "F19", 529: "F18"}.get(status, "F17")
     else:
         # Not Anthropic's shape: an HTML page from a proxy or load balancer (F26). Say what came.
-        shown = status if status != 200 else 502
+        # An error status goes on as it came; any other (a 204, a redirect, which is not
+        # followed) is a bad gateway answer: passed on, it would read as a success or a redirect.
+        shown = status if 400 <= status < 600 else 502
         kind = headers.get("content-type", "no content-type")
         snippet = body[:120].decode("utf-8", "replace").strip().replace("\n", " ")
+        what = "a redirect, which sseguard does not follow" if 300 <= status < 400 else kind
         error = GatewayError(
             shown,
-            f"the upstream answered HTTP {status} with {kind} instead of an Anthropic response: "
+            f"the upstream answered HTTP {status} with {what} instead of an Anthropic response: "
             f"{snippet!r}",
             headers=passed,
         )
         fault = "F26"
     if status == 200 or status in TRANSIENT_STATUSES:
         return Verdict(error, fault, retry=True, wait=parse_retry_after(headers.get("retry-after")))
-    if status in NEXT_DEPLOYMENT_STATUSES:
+    if status in NEXT_DEPLOYMENT_STATUSES or status < 400:
+        # Another deployment may be configured right where this one answers no Messages API.
         return Verdict(error, fault, fall_back=True)
     return Verdict(error, fault)
 
