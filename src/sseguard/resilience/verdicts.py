@@ -6,6 +6,9 @@ of the repair layer's ``Failure``. The async driver only acts on these verdicts.
 
 from __future__ import annotations
 
+import datetime
+import email.utils
+import math
 import random
 from dataclasses import dataclass
 
@@ -48,21 +51,39 @@ def body_kind(head: bytes) -> str | None:
     return "other"
 
 
-def parse_retry_after(value: str | None) -> float | None:
-    """Seconds to wait; only the plain number form (HTTP dates from LLM APIs are not seen)."""
+# F19: passed on to the client when the gateway gives up, so its own retry waits as long.
+_RETRY_HEADERS = ("retry-after", "retry-after-ms")
+
+
+def parse_retry_after(value: str | None, ms: str | None = None) -> float | None:
+    """Seconds to wait (F19): ``retry-after-ms`` when given (the Anthropic and OpenAI SDKs read it
+    first), else ``retry-after`` as seconds or as an HTTP date (RFC 9110 allows both)."""
+    if ms:
+        try:
+            millis = float(ms.strip())
+        except ValueError:
+            millis = -1.0
+        if 0 <= millis < math.inf:
+            return millis / 1000
     if not value:
         return None
     try:
         seconds = float(value.strip())
     except ValueError:
-        return None
-    return seconds if seconds >= 0 else None
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = max(0.0, (when - datetime.datetime.now(datetime.UTC)).total_seconds())
+    return seconds if 0 <= seconds < math.inf else None
 
 
 def for_status(status: int, headers: dict[str, str], body: bytes) -> Verdict:
     """A non-200 answer, or a 200 whose body is an error object (F17) or no answer at all (F26)."""
     upstream_error = anthropic_error_body(body)
-    passed = {"retry-after": headers["retry-after"]} if "retry-after" in headers else {}
+    passed = {k: headers[k] for k in _RETRY_HEADERS if k in headers}
     if upstream_error is not None:
         kind = upstream_error["error"]["type"]
         if status == 200:  # an error object under a 200 (F17): the status its type stands for
@@ -87,7 +108,8 @@ def for_status(status: int, headers: dict[str, str], body: bytes) -> Verdict:
         )
         fault = "F26"
     if status == 200 or status in TRANSIENT_STATUSES:
-        return Verdict(error, fault, retry=True, wait=parse_retry_after(headers.get("retry-after")))
+        wait = parse_retry_after(headers.get("retry-after"), headers.get("retry-after-ms"))
+        return Verdict(error, fault, retry=True, wait=wait)
     if status in NEXT_DEPLOYMENT_STATUSES or status < 400:
         # Another deployment may be configured right where this one answers no Messages API.
         return Verdict(error, fault, fall_back=True)

@@ -20,7 +20,9 @@ from sseguard.upstream.request import UpstreamRequest
 
 # Upstream response headers a client should see: request ids and rate-limit state.
 PASSED_ON_PREFIXES = ("anthropic-ratelimit-", "x-ratelimit-")
-PASSED_ON = frozenset({"request-id", "x-request-id", "retry-after", "apim-request-id"})
+PASSED_ON = frozenset(
+    {"request-id", "x-request-id", "retry-after", "retry-after-ms", "apim-request-id"}
+)
 MAX_ERROR_BODY = 64 * 1024
 # An idle pooled connection older than this is closed rather than reused: servers drop idle
 # connections after a while, and a request written into one that is being dropped is lost.
