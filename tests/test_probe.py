@@ -61,6 +61,9 @@ EXPECTED = {
     "stall_with_keepalives": "F21",
     "stall_before_first_byte": "F21",
     "gzip_sse": "F24",
+    "stale_content_encoding": "F24",
+    "error_json_in_stream": "F17",
+    "message_json_in_stream": "F25",
     "stream_mode_flipped": "F25",
     "stream_typed_as_json": "F26",
     "html_200": "F26",
@@ -183,6 +186,21 @@ def test_transport_faults_say_what_happened(
     close = report(runs["close_in_text"])
     assert close["streaming"]["outcome"] == "connection closed mid-body"
     assert "F16" not in ids(runs["close_in_text"])  # the close is the cause, not a missing stop
+
+
+def test_a_body_is_read_as_what_it_is_not_as_labelled(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    # F24: a gzip label on plain SSE is a stale header, not a broken connection; the stream
+    # itself is whole.
+    stale = report(runs["stale_content_encoding"])
+    assert stale["streaming"]["outcome"] == "body complete"
+    assert stale["streaming"]["stream"]["ended_properly"] is True
+    assert ids(runs["stale_content_encoding"]) == {"F24"}
+    assert "not gzip" in stale["anomalies"][0]["details"][0]
+    # F17/F25 under an SSE label: what the JSON is, not "no event".
+    for name, fault in (("error_json_in_stream", "F17"), ("message_json_in_stream", "F25")):
+        assert ids(runs[name]) == {fault, "F26"}, report(runs[name])["anomalies"]
 
 
 def test_key_is_never_printed(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import zlib
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,6 +27,8 @@ from sseguard.probe.analysis import (
     looks_sse,
 )
 from sseguard.probe.findings import Findings
+from sseguard.resilience.verdicts import SNIFF_LIMIT, body_kind
+from sseguard.upstream.encoding import BodyDecoder
 
 DEFAULT_MODEL = "claude-sonnet-4-5"
 MAX_TOKENS = 64
@@ -115,7 +118,12 @@ def base_url(url: str) -> str:
 
 
 def request_headers(options: ProbeOptions) -> dict[str, str]:
-    headers = {"content-type": "application/json", "anthropic-version": "2023-06-01"}
+    headers = {
+        "content-type": "application/json",
+        "anthropic-version": "2023-06-01",
+        # What probe decodes itself (F24): it reads bodies as they are, not as aiohttp would.
+        "accept-encoding": "gzip, deflate",
+    }
     if options.key:
         if options.auth == "bearer":
             headers["authorization"] = f"Bearer {options.key}"
@@ -150,7 +158,9 @@ async def _probe(options: ProbeOptions) -> Report:
     findings = Findings()
     headers = request_headers(options)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=options.timeout)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
+    # Bodies are decoded by probe (upstream.encoding), which tells a stale content-encoding (F24)
+    # from a corrupt body; aiohttp's own decoding fails on both alike.
+    async with aiohttp.ClientSession(timeout=timeout, auto_decompress=False) as session:
         probe = _Probe(session, url, headers, options, findings)
         streaming, analysis = await probe.streaming()
         non_streaming = await probe.non_streaming()
@@ -200,22 +210,21 @@ class _Probe:
                 analysis.feed(raw, time.monotonic() - sent)
                 analysis.finish(time.monotonic() - sent)
                 return ex, analysis
-            if ex.content_encoding:
-                self.findings.add(
-                    "F24",
-                    STREAMING,
-                    f"SSE compressed (content-encoding: {ex.content_encoding}): no incremental"
-                    " delivery, and a proxy that decodes it may forward a stale header",
-                )
             analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
+            decoder = BodyDecoder.for_label(ex.content_encoding)
             try:
-                async for chunk in self._chunks(resp, sent, lambda: analysis.quiet):
+                async for chunk in self._chunks(resp, sent, lambda: analysis.quiet, decoder):
                     analysis.feed(chunk, time.monotonic() - sent)
                     if analysis.failed:
                         ex.outcome = "stopped reading: the stream cannot be completed"
                         break
                 else:
                     ex.outcome = "body complete"
+                    if not analysis.events:
+                        self._json_under_sse(ex, analysis)
+            except zlib.error as exc:
+                ex.outcome = "corrupt body"
+                analysis.cut("F24", f"the {ex.content_encoding} body is corrupt: {exc}")
             except TimeoutError:
                 ex.outcome = "stalled"
                 silence = "no event" if analysis.quiet else "no data"
@@ -228,9 +237,55 @@ class _Probe:
             except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
                 ex.outcome = "connection closed mid-body"
                 analysis.cut("F20", f"connection closed mid-body ({_events(analysis)}): {exc}")
+            if decoder is not None:
+                self._encoding_finding(STREAMING, decoder)
             analysis.finish(time.monotonic() - sent)
             ex.total_s = round(time.monotonic() - sent, 3)
             return ex, analysis
+
+    def _encoding_finding(self, where: str, decoder: BodyDecoder) -> None:
+        if decoder.stale:
+            self.findings.add(
+                "F24",
+                where,
+                f"content-encoding: {decoder.stale} on a body that is not {decoder.stale}: a "
+                "proxy decoded it and kept the header; clients fail to decompress it",
+            )
+        elif where == STREAMING:
+            self.findings.add(
+                "F24",
+                where,
+                f"SSE compressed (content-encoding: {decoder.encoding}): no incremental"
+                " delivery, and a proxy that decodes it may forward a stale header",
+            )
+
+    def _json_under_sse(self, ex: Exchange, analysis: StreamAnalysis) -> None:
+        """A body labelled text/event-stream that holds one JSON value: say what it is (F26's
+        "look, do not trust the label"), where the stream verdict would only say "no event"."""
+        raw = bytes(analysis.body)
+        if body_kind(raw[:SNIFF_LIMIT]) != "json":
+            return
+        try:
+            value = orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            return
+        kind = value.get("type") if isinstance(value, dict) else None
+        if kind == "error" and isinstance(value.get("error"), dict):
+            err = value["error"]
+            detail = f"{err.get('type')}: {err.get('message')}"
+            analysis.cut(
+                "F17", f"HTTP 200 labelled text/event-stream holds an error object ({detail})"
+            )
+        elif kind == "message":
+            analysis.cut(
+                "F25",
+                "stream:true answered with a whole Message as JSON, labelled text/event-stream",
+            )
+        else:
+            analysis.cut(
+                "F26", "HTTP 200 labelled text/event-stream holds JSON that is no Messages answer"
+            )
+        self.findings.add("F26", STREAMING, "JSON sent as 'text/event-stream'", raw)
 
     async def non_streaming(self) -> Exchange:
         ex = Exchange("POST /v1/messages stream:false")
@@ -318,10 +373,16 @@ class _Probe:
         self, ex: Exchange, where: str, resp: aiohttp.ClientResponse, sent: float
     ) -> bytes:
         body = bytearray()
+        decoder = BodyDecoder.for_label(resp.headers.get("content-encoding"))
         try:
-            async for chunk in self._chunks(resp, sent):
+            async for chunk in self._chunks(resp, sent, decoder=decoder):
                 body += chunk
             ex.outcome = "body complete"
+            if decoder is not None and decoder.stale:
+                self._encoding_finding(where, decoder)
+        except zlib.error as exc:
+            ex.outcome = "corrupt body"
+            self.findings.add("F24", where, f"the compressed body is corrupt: {exc}", bytes(body))
         except (TimeoutError, _Capped):
             ex.outcome = "stalled"
             self.findings.add("F21", where, f"no data for {self.options.timeout:g} s", bytes(body))
@@ -336,9 +397,11 @@ class _Probe:
         resp: aiohttp.ClientResponse,
         sent: float,
         quiet: Callable[[], bool] = lambda: False,
+        decoder: BodyDecoder | None = None,
     ) -> AsyncIterator[bytes]:
-        """Body chunks as they come; ``TimeoutError`` after --timeout of silence, where a chunk
-        the caller found ``quiet`` (keep-alive comments only) does not break the silence."""
+        """Body chunks as they come, decoded; ``TimeoutError`` after --timeout of silence, where
+        a chunk the caller found ``quiet`` (keep-alive comments only) does not break it;
+        ``zlib.error`` for a corrupt compressed body."""
         heard = time.monotonic()
         while True:
             if time.monotonic() - sent > MAX_DURATION:
@@ -346,7 +409,15 @@ class _Probe:
             async with asyncio.timeout(self._left(heard)):
                 chunk = await resp.content.readany()
             if not chunk:
+                tail = decoder.flush() if decoder is not None else b""
+                if tail:
+                    yield tail
                 return
+            if decoder is not None:
+                chunk = decoder.feed(chunk)
+                if not chunk:  # compressed bytes that decode to nothing yet: still no silence
+                    heard = time.monotonic()
+                    continue
             yield chunk
             if not quiet():
                 heard = time.monotonic()

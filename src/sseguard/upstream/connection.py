@@ -25,6 +25,8 @@ from typing import cast
 
 import httptools
 
+from sseguard.upstream.encoding import BodyDecoder
+
 HIGH_WATER = 64 * 1024
 MAX_HEAD = 64 * 1024  # status line and headers: more is not an HTTP answer worth buffering
 
@@ -34,11 +36,6 @@ class UpstreamBroken(ConnectionError):
     bytes that are not HTTP/1.1."""
 
 
-# Body bytes looked at before deciding that a body labelled deflate really is (F24): raw
-# deflate has no header, so plain text is told from it by failing to inflate.
-_CHECKED_BYTES = 16
-
-
 class Connection(asyncio.Protocol):
     """Reusable for one request after another; ``reusable`` says whether the last one left it so."""
 
@@ -46,12 +43,11 @@ class Connection(asyncio.Protocol):
         "_buffered",
         "_chunks",
         "_complete",
+        "_decoder",
         "_error",
         "_handed_back",
         "_head",
         "_head_size",
-        "_inflate",
-        "_inflate_head",
         "_keep_alive",
         "_loop",
         "_paused",
@@ -64,7 +60,6 @@ class Connection(asyncio.Protocol):
         "key",
         "parser",
         "received",
-        "stale_encoding",
         "status",
         "transport",
     )
@@ -99,10 +94,7 @@ class Connection(asyncio.Protocol):
         self._complete = False
         self._keep_alive = False
         self._error: UpstreamBroken | None = None
-        self._inflate: zlib._Decompress | None = None
-        # A compressed body's first bytes while too few to check its encoding; None after.
-        self._inflate_head: bytes | None = None
-        self.stale_encoding: str | None = None  # a content-encoding the body did not have
+        self._decoder: BodyDecoder | None = None  # for a gzip or deflate body (F24)
         self._sized = False  # the body has a length or chunked framing: EOF before its end is a cut
         self._paused = False
         # Takes body chunks before they are queued for ``read()``; False means "not this one".
@@ -239,23 +231,15 @@ class Connection(asyncio.Protocol):
         self._sized = "content-length" in headers or "chunked" in headers.get(
             "transfer-encoding", ""
         )
-        encoding = headers.get("content-encoding", "").strip().lower()
-        if encoding in ("gzip", "x-gzip"):
-            self._inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            self._inflate_head = b""
-        elif encoding == "deflate":
-            self._inflate = zlib.decompressobj()
-            self._inflate_head = b""
+        self._decoder = BodyDecoder.for_label(headers.get("content-encoding"))
         if not self._head.done():
             self._head.set_result(None)
 
     def on_body(self, body: bytes) -> None:
-        if self._inflate_head is not None:  # the first bytes: is the body compressed at all?
-            body = self._encoding_checked(self._inflate_head + body, final=False)
-        inflate = self._inflate
-        if inflate is not None:
+        decoder = self._decoder
+        if decoder is not None:
             try:
-                body = inflate.decompress(body)
+                body = decoder.feed(body)
             except zlib.error as exc:
                 self._fail(
                     f"the upstream's {self.headers['content-encoding']} body is corrupt: {exc}"
@@ -276,41 +260,17 @@ class Connection(asyncio.Protocol):
             self.transport.pause_reading()
         self._wake()
 
-    def _encoding_checked(self, head: bytes, *, final: bool) -> bytes:
-        """The body's first bytes, once there are enough to tell whether they are what the
-        content-encoding says (b"" until then). A proxy that inflated a body and kept the header
-        (F24) sends plain bytes: they are passed on as they came, and ``stale_encoding`` says so.
-        "deflate" comes zlib-wrapped as HTTP says, or raw from many servers: both are read."""
-        encoding = self.headers["content-encoding"].strip().lower()
-        if len(head) < (2 if encoding != "deflate" else _CHECKED_BYTES) and not final:
-            self._inflate_head = head
-            return b""
-        self._inflate_head = None
-        if final:
-            pass  # a whole body too short for any header: not compressed
-        elif encoding == "deflate":
-            if head[0] & 0x0F == 8 and int.from_bytes(head[:2], "big") % 31 == 0:
-                return head  # a zlib header
-            try:
-                zlib.decompressobj(-zlib.MAX_WBITS).decompress(head)
-            except zlib.error:
-                pass
-            else:
-                self._inflate = zlib.decompressobj(-zlib.MAX_WBITS)
-                return head
-        elif head.startswith(b"\x1f\x8b"):
-            return head
-        self._inflate = None
-        self.stale_encoding = encoding
-        return head
+    @property
+    def stale_encoding(self) -> str | None:
+        """A content-encoding the body did not have: its bytes came as they were sent."""
+        decoder = self._decoder
+        return decoder.stale if decoder is not None else None
 
     def on_message_complete(self) -> None:
         # Asked now: once this callback returns, the parser has reset and says False.
         self._keep_alive = self.parser.should_keep_alive()
-        if self._inflate_head is not None:  # a body shorter than the check needs
-            self._chunks.append(self._encoding_checked(self._inflate_head, final=True))
-        if self._inflate is not None:
-            tail = self._inflate.flush()
+        if self._decoder is not None:
+            tail = self._decoder.flush()
             if tail:
                 self._chunks.append(tail)
         self._finish()
