@@ -205,7 +205,19 @@ def test_reasoning_and_content_in_one_delta_keep_their_order() -> None:
 
 @pytest.mark.parametrize(
     ("finish", "stop_reason"),
-    [("stop", "end_turn"), ("length", "max_tokens"), ("content_filter", "refusal")],
+    [
+        ("stop", "end_turn"),
+        ("length", "max_tokens"),
+        ("content_filter", "refusal"),
+        # Other servers' words: a cut answer must not read as a finished one.
+        ("max_tokens", "max_tokens"),
+        ("MAX_TOKENS", "max_tokens"),
+        ("Length", "max_tokens"),
+        ("stop_sequence", "stop_sequence"),
+        ("SAFETY", "refusal"),
+        ("eos_token", "end_turn"),
+        ("something_new", "end_turn"),
+    ],
 )
 def test_finish_reasons(finish: str, stop_reason: str) -> None:
     result = complete(text("x"), chunk({}, finish), usage_chunk(), DONE)

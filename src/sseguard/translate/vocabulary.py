@@ -18,13 +18,23 @@ FINISH_REASON: dict[str, str] = {
     "refusal": "content_filter",
 }
 
-# OpenAI finish_reason -> Anthropic stop_reason. ``function_call`` is the legacy spelling.
+# OpenAI finish_reason -> Anthropic stop_reason, keys lowercase. ``function_call`` is the legacy
+# spelling; the rest are what OpenAI-compatible servers send instead: Anthropic's own words
+# (proxies in front of Claude), TGI's ``eos_token``, Gemini's upper-case ``MAX_TOKENS`` and
+# ``SAFETY``. An unknown reason reads as ``end_turn``, so a cut answer must not be one of them.
 STOP_REASON: dict[str, str] = {
     "stop": "end_turn",
     "length": "max_tokens",
     "tool_calls": "tool_use",
     "function_call": "tool_use",
     "content_filter": "refusal",
+    "end_turn": "end_turn",
+    "max_tokens": "max_tokens",
+    "stop_sequence": "stop_sequence",
+    "tool_use": "tool_use",
+    "refusal": "refusal",
+    "eos_token": "end_turn",
+    "safety": "refusal",
 }
 
 # Anthropic error type -> OpenAI error type (the ``error.type`` string OpenAI clients show).
@@ -47,7 +57,7 @@ def finish_reason(stop_reason: object) -> str:
 
 
 def stop_reason(finish: object) -> str:
-    return STOP_REASON.get(finish, "end_turn") if isinstance(finish, str) else "end_turn"
+    return STOP_REASON.get(finish.lower(), "end_turn") if isinstance(finish, str) else "end_turn"
 
 
 def openai_usage(usage: dict[str, Any]) -> dict[str, Any]:
