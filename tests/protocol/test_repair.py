@@ -628,6 +628,17 @@ def test_F17_every_shape_of_error_is_read_as_an_anthropic_type(
         assert texts(out) == ("abc" if before else "")
 
 
+def test_F26_openai_chunks_where_messages_events_were_due_say_so() -> None:
+    chunk = {
+        "id": "c1",
+        "object": "chat.completion.chunk",
+        "choices": [{"delta": {"content": "hi"}}],
+    }
+    out, r = repair(frame(chunk, None) + b"data: [DONE]\n\n")
+    assert out == [] and r.failure is not None
+    assert r.failure.fault == "F26" and "chat.completion chunks" in r.failure.message
+
+
 def test_F23b_events_after_message_stop_dropped() -> None:
     raw = clean_text_stream("a") + wire(text(0, "garbage"), message_start("msg_2"))
     out, r = repair(raw)

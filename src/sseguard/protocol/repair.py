@@ -299,6 +299,15 @@ class Repairer:
                 self.anomalies.record("F03", "error object without a type; read as an error event")
                 return self._on_error(payload, data, None)
             if name is None or name not in self._handlers:
+                if self.phase is Phase.IDLE and type(payload.get("choices")) is list:
+                    # Dropped one by one, its chunks would end as "no event" with no cause.
+                    self._fail(
+                        "F26",
+                        "api_error",
+                        "the upstream sent OpenAI chat.completion chunks where Messages events "
+                        "were due: an OpenAI-compatible API read as Anthropic's?",
+                    )
+                    return []
                 self.anomalies.record("F03", f"event without a type dropped: {data[:60]!r}")
                 return []
             payload["type"] = etype = name
