@@ -224,6 +224,19 @@ def test_finish_reasons(finish: str, stop_reason: str) -> None:
     assert result.message["stop_reason"] == stop_reason
 
 
+def test_content_parts_are_read_not_dropped() -> None:
+    # Mistral's reasoning models stream content as parts, reasoning nested in "thinking" ones.
+    thinking = {"type": "thinking", "thinking": [{"type": "text", "text": "let me see"}]}
+    result = complete(
+        chunk({"content": [thinking]}),
+        chunk({"content": [{"type": "text", "text": "Paris"}]}),
+        chunk({"content": [{"type": "text", "text": " it is"}, {"type": "image_url"}]}, "stop"),
+        DONE,
+    )
+    assert blocks(result) == [("thinking", "let me see"), ("text", "Paris it is")]
+    assert result.message["stop_reason"] == "end_turn"
+
+
 def test_intermediate_empty_finish_reason_is_not_an_ending() -> None:
     result = complete(chunk({"content": "a"}, ""), chunk({"content": "b"}, ""), chunk({}, "stop"))
     assert blocks(result) == [("text", "ab")]

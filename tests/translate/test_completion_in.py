@@ -132,6 +132,20 @@ def test_text_completion() -> None:
             "tool_use",
         ),
         ({"content": "no calls"}, "tool_calls", [{"type": "text", "text": "no calls"}], "end_turn"),
+        (
+            {
+                "content": [
+                    {"type": "thinking", "thinking": [{"type": "text", "text": "hm"}]},
+                    {"type": "text", "text": "ok"},
+                ]
+            },
+            "stop",
+            [
+                {"type": "thinking", "thinking": "hm", "signature": ""},
+                {"type": "text", "text": "ok"},
+            ],
+            "end_turn",
+        ),
     ],
 )
 def test_completion_content_and_stop_reason(

@@ -40,6 +40,7 @@ from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.sse.decoder import SSEEvent
 from sseguard.translate.completion_in import (
     FAILED_FINISH,
+    content_parts,
     final_stop_reason,
     generated_tool_id,
     message_id,
@@ -237,8 +238,13 @@ class ChunkTranslator:
             if reasoning and type(reasoning) is str:
                 out += self._on_fragment("thinking", _THINKING_DELTA, reasoning)
             content = delta.get("content")
-            if content and type(content) is str:
-                out += self._on_fragment("text", _TEXT_DELTA, content)
+            if content:
+                if type(content) is str:
+                    out += self._on_fragment("text", _TEXT_DELTA, content)
+                else:  # content parts (Mistral's reasoning models): lost if left unread
+                    for kind, value in content_parts(content):
+                        template = _TEXT_DELTA if kind == "text" else _THINKING_DELTA
+                        out += self._on_fragment(kind, template, value)
             calls = delta.get("tool_calls")
             if calls and type(calls) is list:
                 for call in calls:

@@ -114,9 +114,13 @@ def message_from_completion(obj: dict[str, Any], *, model: str) -> dict[str, Any
         return None
     content: list[dict[str, Any]] = []
     reasoning = message.get("reasoning_content") or message.get("reasoning")
+    parts = content_parts(message.get("content"))
+    thought = "".join(value for kind, value in parts if kind == "thinking")
     if isinstance(reasoning, str) and reasoning:
-        content.append({"type": "thinking", "thinking": reasoning, "signature": ""})
-    text = _text_of(message.get("content"))
+        thought = reasoning + thought
+    if thought:
+        content.append({"type": "thinking", "thinking": thought, "signature": ""})
+    text = "".join(value for kind, value in parts if kind == "text")
     if text:
         content.append({"type": "text", "text": text})
     calls = message.get("tool_calls")
@@ -141,15 +145,27 @@ def message_from_completion(obj: dict[str, Any], *, model: str) -> dict[str, Any
     }
 
 
-def _text_of(content: object) -> str:
+def content_parts(content: object) -> list[tuple[str, str]]:
+    """A message's or a delta's ``content`` as ("text" | "thinking", text) in order.
+
+    A string is text. Some servers send a list of parts even to requests of plain strings:
+    ``{"type": "text", "text": …}``, and Mistral's reasoning models ``{"type": "thinking",
+    "thinking": [{"type": "text", "text": …}]}``. Other parts (images, audio) carry no text.
+    """
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        # Some servers answer with content parts even though the request had plain strings.
-        return "".join(
-            p["text"] for p in content if isinstance(p, dict) and isinstance(p.get("text"), str)
-        )
-    return ""
+        return [("text", content)] if content else []
+    out: list[tuple[str, str]] = []
+    for part in content if isinstance(content, list) else ():
+        if not isinstance(part, dict):
+            continue
+        if part.get("type") == "thinking":
+            inner = part.get("thinking")
+            value = inner if isinstance(inner, str) else "".join(t for _, t in content_parts(inner))
+            if value:
+                out.append(("thinking", value))
+        elif isinstance(part.get("text"), str) and part["text"]:
+            out.append(("text", part["text"]))
+    return out
 
 
 def _tool_use(call: object, fallback_id: str) -> dict[str, Any] | None:
