@@ -160,6 +160,16 @@ VALID = "https://ok.example.com"
             "server.cors_origins",
             "'null' is not an origin",
         ),
+        (
+            {"deployments": [dep("a")], "server": {"allowed_hosts": ["http://gw.example"]}},
+            "server.allowed_hosts",
+            "without scheme or port",
+        ),
+        (
+            {"deployments": [dep("a")], "server": {"allowed_hosts": ["gw.example:8080"]}},
+            "server.allowed_hosts",
+            "without scheme or port",
+        ),
         ({"deployments": [dep("a", kind="bedrock")]}, "deployments[0].kind", "not supported yet"),
         ({"deployments": [dep("a", kind="vertex")]}, "deployments[0].kind", "not supported yet"),
         ({"deployments": [dep("a", kind="openai")]}, "deployments[0].kind", "Input should be"),

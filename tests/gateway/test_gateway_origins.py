@@ -35,7 +35,9 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     with recording_upstream() as rec:
         # Written unlike browsers serialize it (case, default port absent): the config normalizes.
         config = gateway_config(
-            tmp, rec.base("ok", "web"), server='cors_origins = ["HTTP://127.0.0.1:5173"]'
+            tmp,
+            rec.base("ok", "web"),
+            server='cors_origins = ["HTTP://127.0.0.1:5173"]\nallowed_hosts = ["Gateway.Test"]',
         )
         with gateway(config) as url:
             yield World(rec, url)
@@ -181,3 +183,33 @@ def test_the_gateways_own_pages_and_clients_without_origin_pass(world: World) ->
         assert "access-control-allow-origin" not in resp.headers
         assert resp.text.count("event: message_stop") == 1
         assert asked_upstream(world, text) == 1
+
+
+def test_dns_rebinding_is_refused_before_any_upstream(world: World) -> None:
+    """An attacker's name resolved to the gateway: to the browser its page is the gateway's own
+    origin, so only the Host header tells. Nothing reaches the upstream."""
+    port = world.url.rsplit(":", 1)[1]
+    evil = f"rebound.example:{port}"
+    resp = post(
+        f"{world.url}/v1/messages",
+        messages_body("rebound-post"),
+        host=evil,
+        origin=f"http://{evil}",
+        content_type="text/plain",
+    )
+    assert resp.status_code == 403
+    error = resp.json()["error"]
+    assert error["type"] == "permission_error" and "allowed_hosts" in error["message"]
+    query = urlencode({"model": "claude-sonnet-4-5", "prompt": "rebound-get"})
+    resp = request("GET", f"{world.url}/v1/chat/sse?{query}", host=evil)  # EventSource
+    assert resp.status_code == 403
+    assert asked_upstream(world, "rebound-post") + asked_upstream(world, "rebound-get") == 0
+
+
+@pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "127.0.0.2", "[::1]", "gateway.test"])
+def test_the_gateways_own_names_and_the_listed_ones_are_answered(world: World, name: str) -> None:
+    port = world.url.rsplit(":", 1)[1]
+    text = f"host-{name}"
+    resp = post(f"{world.url}/v1/messages", messages_body(text), host=f"{name}:{port}")
+    assert resp.status_code == 200, resp.content[:200]
+    assert asked_upstream(world, text) == 1

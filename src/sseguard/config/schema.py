@@ -388,14 +388,38 @@ class Server(_Model):
     # Web pages on other origins that may call the gateway from a browser (CORS); "*" for any.
     # Every other page's request is refused (gateway/origins.py says why).
     cors_origins: tuple[str, ...] = ()
+    # Host names the gateway answers besides its own address (and localhost when it listens on
+    # loopback); "*" for any. Against DNS rebinding (gateway/origins.py).
+    allowed_hosts: tuple[str, ...] = ()
 
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, values: tuple[str, ...]) -> tuple[str, ...]:
         return tuple(_origin(v) for v in values)
 
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _hosts(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(_host_name(v) for v in values)
+
 
 _DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def _host_name(value: str) -> str:
+    """A host name as the ``Host`` header carries it without its port: lower case, an IPv6
+    address in brackets."""
+    if value == "*":
+        return value
+    name = value.strip().lower()
+    if not name or any(c in name for c in "/@ ") or (":" in name and name.count(":") == 1):
+        raise ValueError(
+            f"{value!r} is not a host name: a name or address without scheme or port, "
+            "like gateway.internal"
+        )
+    if ":" in name and not name.startswith("["):
+        name = f"[{name}]"
+    return name
 
 
 def _origin(value: str) -> str:

@@ -34,7 +34,7 @@ from sseguard.gateway.asgi import (
 from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, OpenAIEdge
 from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
-from sseguard.gateway.origins import Origins, preflight
+from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
@@ -70,7 +70,10 @@ class Gateway:
     ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
-        self.origins = Origins(config.server.cors_origins)
+        server = config.server
+        self.origins = Origins(
+            server.cors_origins, answered_hosts(server.host, server.allowed_hosts)
+        )
         self.metrics = Metrics()
         # Each finished request's record goes to the metrics and then to these (logs, the log store).
         self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)

@@ -5,8 +5,14 @@ A browser sends some cross-origin requests without asking the server first (a PO
 ``text/plain``, ``EventSource``'s GET) and marks them with ``Origin``. The page cannot read the
 answer, but the request has run: without this check any site a user opens could make their
 gateway spend the operator's provider key. Clients that are not browsers (the SDKs, Claude Code,
-curl) send no ``Origin`` and pass untouched. DNS rebinding (an attacker's host name resolved to the
-gateway) looks like the gateway's own origin and is not caught here.
+curl) send no ``Origin`` and pass untouched.
+
+DNS rebinding makes an attacker's host name resolve to the gateway: its page is then the
+gateway's own origin to the browser, and no ``Origin`` check can tell. The ``Host`` header still
+carries the attacker's name, so a gateway on a loopback address answers only requests to its
+own address, localhost, and the names in ``server.allowed_hosts`` (vite and Jupyter check the same
+way). On another address the names it is reached by are not known, and only a configured list is
+enforced.
 """
 
 from __future__ import annotations
@@ -25,23 +31,27 @@ _PREFLIGHT = [
 
 
 class Origins:
-    """The configured origins, and the verdict on each request's ``Origin``."""
+    """The configured origins and host names, and the verdict on each request."""
 
-    __slots__ = ("_allowed", "_any")
+    __slots__ = ("_allowed", "_any", "_hosts")
 
-    def __init__(self, allowed: tuple[str, ...]) -> None:
+    def __init__(self, allowed: tuple[str, ...], hosts: frozenset[str] | None = None) -> None:
         self._any = "*" in allowed
         self._allowed = frozenset(allowed)
+        self._hosts = hosts  # None: any Host
 
     def cors(self, scope: Scope) -> Headers | None:
         """The CORS headers a request's answer needs: None for a request without ``Origin`` or
-        from the gateway's own; a ``GatewayError`` (403) for a page whose origin is not listed."""
+        from the gateway's own; a ``GatewayError`` (403) for a page whose origin is not listed,
+        or a request to a host name the gateway does not answer."""
         origin = host = None
         for name, value in scope["headers"]:
             if name == b"origin":
                 origin = value
             elif name == b"host":
                 host = value
+        if self._hosts is not None and host is not None:
+            self._check_host(host.decode("latin-1"))
         if origin is None:
             return None
         text = origin.decode("latin-1")
@@ -55,6 +65,36 @@ class Origins:
             "gateway's server.cors_origins to allow it",
             "permission_error",
         )
+
+    def _check_host(self, host: str) -> None:
+        name = host.lower()  # without its port; an IPv6 address keeps its brackets
+        name = name[: name.find("]") + 1] if name.startswith("[") else name.partition(":")[0]
+        hosts = self._hosts
+        # A page cannot send another machine's loopback address as Host: only its own origin's.
+        if hosts is None or name in hosts or name.startswith("127."):
+            return
+        raise GatewayError(
+            403,
+            f"sseguard does not answer requests to the host name {name!r} (a page can make any "
+            "name resolve to this machine: DNS rebinding); list it in the gateway's "
+            "server.allowed_hosts to allow it",
+            "permission_error",
+        )
+
+
+def answered_hosts(listen: str, allowed: tuple[str, ...]) -> frozenset[str] | None:
+    """The Host names a gateway listening on ``listen`` answers; None for any."""
+    if "*" in allowed:
+        return None
+    own = listen.lower()
+    own = f"[{own}]" if ":" in own and not own.startswith("[") else own
+    loopback = own in ("localhost", "[::1]") or own.startswith("127.")
+    if not loopback and not allowed:
+        return None
+    names = {own, *allowed}
+    if loopback:
+        names |= {"localhost", "127.0.0.1", "[::1]"}
+    return frozenset(names)
 
 
 def preflight(scope: Scope) -> Headers | None:
