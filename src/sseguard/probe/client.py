@@ -221,7 +221,7 @@ class _Probe:
                 else:
                     ex.outcome = "body complete"
                     if not analysis.events:
-                        self._json_under_sse(ex, analysis)
+                        self._json_under_sse(analysis)
             except zlib.error as exc:
                 ex.outcome = "corrupt body"
                 analysis.cut("F24", f"the {ex.content_encoding} body is corrupt: {exc}")
@@ -259,7 +259,7 @@ class _Probe:
                 " delivery, and a proxy that decodes it may forward a stale header",
             )
 
-    def _json_under_sse(self, ex: Exchange, analysis: StreamAnalysis) -> None:
+    def _json_under_sse(self, analysis: StreamAnalysis) -> None:
         """A body labelled text/event-stream that holds one JSON value: say what it is (F26's
         "look, do not trust the label"), where the stream verdict would only say "no event"."""
         raw = bytes(analysis.body)
