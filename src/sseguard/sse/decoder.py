@@ -160,6 +160,7 @@ class SSEDecoder:
                         name = head[7:]
                         event: str | None = _NAMES.get(name) or name.decode()
                         text = line[6:].decode()
+                        # isascii() first: constant time, and it spares most events a call.
                         if not text.isascii() and has_line_separators(text):
                             event = _NOT_CANONICAL
                     else:

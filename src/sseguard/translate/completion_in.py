@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from sseguard.protocol.upstream_errors import error_message_of
+from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.translate.vocabulary import anthropic_usage, stop_reason
 
 # HTTP status -> Anthropic error type. Kept here, not taken from the gateway: ``translate`` must
@@ -74,7 +74,8 @@ def generated_tool_id(message: str | None, n: int) -> str:
 
 def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
     """An upstream's JSON error body as an Anthropic error body; None when it is no JSON error
-    shape we know, so the caller treats the answer as garbage (F26) rather than guess."""
+    shape we know, so the caller treats the answer as garbage (F26) rather than guess. Under a
+    200, which says nothing of its own, an error object is typed by its code or words."""
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -82,8 +83,11 @@ def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
     if not isinstance(obj, dict):
         return None
     error = obj.get("error")
+    kind = error_type_for_status(status)
     if isinstance(error, dict | str) and error:
         message = error_message_of(error)
+        if status == 200:
+            kind = error_type_of(error)
     elif "detail" in obj and obj["detail"] is not None:
         # FastAPI-style servers: a string, or a list of validation problems.
         detail = obj["detail"]
@@ -94,7 +98,7 @@ def anthropic_error_from_openai(status: int, body: bytes) -> bytes | None:
         message = f"the upstream answered HTTP {status} with an empty error object"
     else:
         return None
-    out = {"type": "error", "error": {"type": error_type_for_status(status), "message": message}}
+    out = {"type": "error", "error": {"type": kind, "message": message}}
     return orjson.dumps(out)
 
 

@@ -14,7 +14,6 @@ import orjson
 from sseguard.config import Deployment
 from sseguard.protocol.anomalies import AnomalyLog
 from sseguard.protocol.stream import Translator
-from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.translate.chunks_in import ChunkTranslator
 from sseguard.translate.completion_in import anthropic_error_from_openai, message_from_completion
 from sseguard.upstream.request import estimate_input_tokens
@@ -51,7 +50,10 @@ class AnthropicFormat:
             return value, None
         if kind == "error":
             return None, raw
-        return None, _in_band_error(value)
+        # An error in another shape under a 200 (F17), typed by its code or words.
+        if isinstance(value, dict) and value.get("error"):
+            return None, anthropic_error_from_openai(200, raw)
+        return None, None
 
     def translator(self, anomalies: AnomalyLog, body: dict[str, Any]) -> Translator | None:
         return None
@@ -68,7 +70,7 @@ class OpenAIFormat:
         message = message_from_completion(value, model=model)
         if message is not None:
             return message, None
-        return None, _in_band_error(value) or anthropic_error_from_openai(500, raw)
+        return None, anthropic_error_from_openai(200, raw)
 
     def translator(self, anomalies: AnomalyLog, body: dict[str, Any]) -> Translator | None:
         # OpenAI reports usage at the end; message_start announces the local estimate until then.
@@ -83,16 +85,6 @@ OPENAI_FORMAT = OpenAIFormat()
 
 def format_of(deployment: Deployment) -> UpstreamFormat:
     return OPENAI_FORMAT if deployment.kind == "openai-compatible" else ANTHROPIC_FORMAT
-
-
-def _in_band_error(value: Any) -> bytes | None:
-    """An ``{"error": ...}`` object under a 200, in Anthropic's shape with the type its code or
-    words stand for (a 200 says nothing of its own), so the gateway answers the status of that."""
-    error = value.get("error") if isinstance(value, dict) else None
-    if not error:
-        return None
-    typed = {"type": error_type_of(error), "message": error_message_of(error)}
-    return orjson.dumps({"type": "error", "error": typed})
 
 
 def _loads(raw: bytes) -> Any:
