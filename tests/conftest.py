@@ -1,10 +1,17 @@
-"""Shared test fixtures: paths to the real captures in ../shared/fixtures."""
+"""Shared test fixtures: paths to the real captures in ../shared/fixtures; hypothesis settings."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# No per-example deadline anywhere: time bounds in tests only detect hangs, and this shared machine
+# stalls a sub-millisecond example past hypothesis's default 200 ms now and then (CI at ef00a19:
+# 1,188 ms once, 0.7 ms on the replay). Tests that set their own settings inherit this profile.
+settings.register_profile("sseguard", deadline=None)
+settings.load_profile("sseguard")
 
 ROOT = Path(__file__).resolve().parent.parent
 SHARED = ROOT.parent / "shared"
