@@ -90,7 +90,20 @@ CASES = [
     Case("event-name-does-not-leak", b"event: foo\n\ndata: x\n\n", [E("x")]),
     Case("event-name-reset-per-block", b"event: a\ndata: 1\n\ndata: 2\n\n", [E("1", "a"), E("2")]),
     Case("last-event-field-wins", b"event: a\nevent: b\ndata: x\n\n", [E("x", "b")]),
-    Case("empty-event-name", b"event:\ndata: x\n\n", [E("x", "")]),
+    # An empty event: field empties the type buffer, and an empty buffer dispatches the default
+    # type, so it reads as no event: line at all (None); it once read as the name "".
+    Case("empty-event-name", b"event:\ndata: x\n\n", [E("x")]),
+    Case("empty-event-name-one-space", b"event: \ndata: x\n\n", [E("x")]),
+    Case("event-without-colon-is-empty-name", b"event\ndata: x\n\n", [E("x")]),
+    Case("empty-event-resets-earlier-name", b"event: a\nevent:\ndata: x\n\n", [E("x")]),
+    Case("empty-event-after-data", b"data: x\nevent: \n\n", [E("x")]),
+    Case("name-after-empty-event", b"event:\nevent: b\ndata: x\n\n", [E("x", "b")]),
+    Case(
+        "empty-event-between-named-events",
+        b"event: a\ndata: 1\n\nevent: \ndata: 2\n\nevent: b\ndata: 3\n\n",
+        [E("1", "a"), E("2"), E("3", "b")],
+    ),
+    Case("empty-event-two-spaces-is-a-name", b"event:  \ndata: x\n\n", [E("x", " ")]),
     Case("event-after-data", b"data: x\nevent: late\n\n", [E("x", "late")]),
     Case("id-persists", b"id: 1\ndata: a\n\ndata: b\n\n", [E("a", id="1"), E("b", id="1")]),
     Case(
@@ -173,6 +186,52 @@ CASES = [
     Case("lf-cr-is-two-line-ends", b"data: a\n\rdata: b\r\n\r\n", [E("a"), E("b")], endings=False),
     Case("cr-inside-line-ends-it", b"data: a\rb\n\n", [E("a")], endings=False),
     Case("cr-at-eof-ends-line-only", b"data: a\r", [], endings=False),
+    # Peer test vectors: web-platform-tests eventsource/format-*.any.js (the streams their
+    # message.py serves) and eventsource-parser's fixtures.
+    Case("wpt-format-field-event-empty", b"event: \ndata:data\n\n", [E("data")]),
+    Case(
+        "wpt-format-comments",
+        b"data:1\r:\x00\n:\r\ndata:2\n:"
+        + b"x" * 2048
+        + b"\rdata:3\n:data:fail\r:"
+        + b"x" * 2048
+        + b"\ndata:4\n\n",
+        [E("1\n2\n3\n4")],
+        endings=False,
+    ),
+    Case(
+        "wpt-format-field-parsing",
+        b"data:\x00\ndata:  2\rData:1\ndata\x00:2\ndata:1\r\x00data:4\nda-ta:3\rdata_5\n"
+        b"data:3\rdata:\r\n data:32\ndata:4\n\n",
+        [E("\x00\n 2\n1\n3\n\n4")],
+        endings=False,
+    ),
+    Case(
+        "wpt-format-leading-space",
+        b"data:\ttest\rdata: \ndata:test\n\n",
+        [E("\ttest\n\ntest")],
+        endings=False,
+    ),
+    Case(
+        "wpt-format-field-unknown",
+        b"data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test\n\n",
+        [E("test\n\ntest")],
+    ),
+    Case(
+        "wpt-format-data-before-final-empty-line",
+        b"retry:1000\ndata:test1\n\nid:test\ndata:test2",
+        [E("test1", retry=1000)],
+    ),
+    Case(
+        "eventsource-parser-empty-events",
+        "event:\ndata: Hello 1\n\nevent:\n\nevent: done\ndata: ✔\n\n".encode(),
+        [E("Hello 1"), E("✔", "done")],
+    ),
+    Case(
+        "eventsource-parser-empty-retry",
+        "id:2\nretry:\ndata:🧹\n\n".encode(),
+        [E("🧹", id="2")],
+    ),
 ]
 
 
@@ -284,6 +343,28 @@ def test_regression_id_set_by_line_parsed_block_reaches_next_canonical_event() -
     # block parsed line by line earlier in the same read was missing from the next event.
     stream = b"id: 1\ndata: a\n\ndata: b\n\nevent: e\ndata: c\n\n"
     assert fields(decode([stream])) == [E("a", id="1"), E("b", id="1"), E("c", "e", "1")]
+
+
+def test_last_event_id_is_the_id_as_of_the_last_blank_line() -> None:
+    # The spec's dispatch step sets the last event ID string (what a reconnecting client sends
+    # as Last-Event-ID) from the buffer at each blank line, with or without data; an id: line
+    # in a block the stream never ended does not count (web-platform-tests
+    # format-data-before-final-empty-line). The accessor once returned the buffer itself.
+    stream = b"id: 1\ndata: a\n\nid: 2\ndata: b\n"
+    for chunks in chunkings(stream):
+        decoder = SSEDecoder()
+        events = [e for chunk in chunks for e in decoder.feed(chunk)]
+        assert fields(events) == [E("a", id="1")]
+        assert decoder.last_event_id == "1", chunks
+        assert fields(decoder.feed(b"\n")) == [E("b", id="2")]
+        assert decoder.last_event_id == "2"
+        assert decoder.feed(b"id: 3\n") == []
+        assert decoder.last_event_id == "2"
+        assert decoder.feed(b"\n") == []  # a blank line without data still sets it
+        assert decoder.last_event_id == "3"
+        assert decoder.feed(b"id: 4\ndata: c") == []
+        assert decoder.close() == []
+        assert decoder.last_event_id == "3"
 
 
 # --- F35: BOM ---------------------------------------------------------------------------------
@@ -594,6 +675,7 @@ def test_captures_with_other_line_endings(fixtures_dir: Path, ending: bytes) -> 
         (b"event: ping\n: keep-alive\ndata: x\n\n", False),  # a comment inside the block
         (b"id: 7\ndata: x\n\n", False),  # a field encode does not write
         (b"event: ping\ndata: caf\xc3\n\n", False),  # invalid UTF-8: data holds U+FFFD instead
+        (b"event: \ndata: x\n\n", False),  # an empty name is None: encode writes no event: line
     ],
 )
 def test_canonical_says_raw_is_what_encoding_gives(stream: bytes, canonical: bool) -> None:

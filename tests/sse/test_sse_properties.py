@@ -54,7 +54,8 @@ def reference(stream: bytes, *, keep_partial: bool = False) -> list[Fields]:
         if name == "data":
             data.append(value)
         elif name == "event":
-            event = value
+            # An empty type buffer dispatches the default type, which the decoder calls None.
+            event = value or None
         elif name == "id":
             if "\x00" not in value:
                 last_id = value
@@ -301,7 +302,8 @@ def test_encode_decode_round_trip(name: str | None, payload: str, id: str | None
     frame = encode(name, payload, id)
     decoder = SSEDecoder()
     (event,) = decoder.feed(frame)
-    assert (event.event, event.data) == (name, _normalised(payload))
+    # An empty name is the default type: None, like no name.
+    assert (event.event, event.data) == (name or None, _normalised(payload))
     assert event.id == (id or "")
     assert event.raw == frame
     assert decoder.close() == []
@@ -315,7 +317,7 @@ def test_encoded_stream_round_trip_rechunked(
     stream = b"".join(encode(name, payload) for name, payload in frames)
     events, raised = run(data.draw(chunkings(stream)))
     assert not raised
-    assert [(e.event, e.data) for e in events] == [(n, _normalised(p)) for n, p in frames]
+    assert [(e.event, e.data) for e in events] == [(n or None, _normalised(p)) for n, p in frames]
     assert b"".join(e.raw for e in events) == stream
 
 

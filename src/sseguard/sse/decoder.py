@@ -30,10 +30,11 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 class SSEEvent(NamedTuple):
     """One dispatched event.
 
-    ``event`` is None when the block had no ``event:`` field (the spec's default type would be
-    "message"; keeping None lets the repair layer see that the name was missing, F03). ``id`` is the
-    stream's last event ID at dispatch time, as the spec defines it. ``raw`` is the exact bytes of the
-    block, line endings included, for captures and diagnostics. ``canonical`` says that ``raw`` is
+    ``event`` is None when the block named no type: no ``event:`` field, or an empty one, which
+    the spec also dispatches as the default type "message" (keeping None instead of "message"
+    lets the repair layer see that the name was missing, F03). ``id`` is the stream's last event
+    ID at dispatch time, as the spec defines it. ``raw`` is the exact bytes of the block, line
+    endings included, for captures and diagnostics. ``canonical`` says that ``raw`` is
     exactly ``encode(event, data)`` (an ``event: `` line if named, a ``data: `` line per line of
     data, LF ends, valid UTF-8, no other field or comment) with no raw U+2028, U+2029 or U+0085
     in the data (``encode.escape_line_separators``), so a relay that leaves the event unchanged
@@ -69,6 +70,7 @@ class SSEDecoder:
         "_bom_checked",
         "_buf",
         "_data",
+        "_dispatched_id",
         "_error",
         "_event",
         "_keep_partial",
@@ -89,12 +91,16 @@ class SSEDecoder:
         self._data: list[bytes] = []
         self._event: str | None = None
         self._retry: int | None = None
-        self._last_id = ""
+        self._last_id = ""  # the spec's last event ID buffer
+        self._dispatched_id = ""  # its last event ID string: the buffer at the last blank line
         self._error: SSEEventTooLarge | None = None
 
     @property
     def last_event_id(self) -> str:
-        return self._last_id
+        """What a reconnecting client would send as ``Last-Event-ID``: the ID as of the last
+        blank line (the spec's "last event ID string"). An ``id:`` line in a block the stream
+        never ended does not count, as the spec's dispatch step says."""
+        return self._dispatched_id
 
     @property
     def mid_event(self) -> bool:
@@ -158,7 +164,9 @@ class SSEDecoder:
                     head, _, line = block.partition(b"\n")
                     if line[:6] == b"data: " and _LF not in line:
                         name = head[7:]
-                        event: str | None = _NAMES.get(name) or name.decode()
+                        # An empty name is the default type, None, whose encoding has no
+                        # event: line: the block is not canonical, the line parser takes it.
+                        event: str | None = _NAMES.get(name) or name.decode() or _NOT_CANONICAL
                         text = line[6:].decode()
                         # isascii() first: constant time, and it spares most events a call.
                         if not text.isascii() and has_line_separators(text):
@@ -241,8 +249,11 @@ class SSEDecoder:
                 data.append(line[6:] if line[5:6] == b" " else line[5:])
             elif line.startswith(b"event: "):
                 name = line[7:]
-                self._event = _NAMES.get(name) or name.decode("utf-8", "replace")
+                self._event = _NAMES.get(name) or name.decode("utf-8", "replace") or None
             elif not line:
+                # Blocks that hold an id: line never take the fast path, so every change of the
+                # ID reaches a blank line here.
+                self._dispatched_id = self._last_id
                 if data:
                     raw = buf[block_from:after]
                     if self._pending:
@@ -304,7 +315,9 @@ class SSEDecoder:
         if name == b"data":
             self._data.append(value)
         elif name == b"event":
-            self._event = value.decode("utf-8", "replace")
+            # An empty value empties the type buffer, and an empty buffer dispatches the
+            # default type: the same event as no event: line at all, hence None.
+            self._event = value.decode("utf-8", "replace") or None
         elif name == b"id":
             if b"\x00" not in value:
                 self._last_id = value.decode("utf-8", "replace")
