@@ -206,10 +206,67 @@ def test_dns_rebinding_is_refused_before_any_upstream(world: World) -> None:
     assert asked_upstream(world, "rebound-post") + asked_upstream(world, "rebound-get") == 0
 
 
-@pytest.mark.parametrize("name", ["localhost", "127.0.0.1", "127.0.0.2", "[::1]", "gateway.test"])
-def test_the_gateways_own_names_and_the_listed_ones_are_answered(world: World, name: str) -> None:
-    port = world.url.rsplit(":", 1)[1]
-    text = f"host-{name}"
-    resp = post(f"{world.url}/v1/messages", messages_body(text), host=f"{name}:{port}")
+@pytest.mark.parametrize(
+    "name",
+    [
+        "localhost",
+        "LOCALHOST",
+        "127.0.0.1",
+        "127.0.0.2",
+        "127.255.255.254",
+        "[::1]",
+        "[0:0:0:0:0:0:0:1]",  # ::1 spelled out is the same address
+        "gateway.test",
+    ],
+)
+@pytest.mark.parametrize("port", ["own", "8080", "none"])
+def test_the_gateways_own_names_and_the_listed_ones_are_answered(
+    world: World, name: str, port: str
+) -> None:
+    """Any port or none: the port says nothing about which machine the browser asked for."""
+    own = world.url.rsplit(":", 1)[1]
+    host = {"own": f"{name}:{own}", "8080": f"{name}:8080", "none": name}[port]
+    text = f"host <{port} {name}>"
+    resp = post(f"{world.url}/v1/messages", messages_body(text), host=host)
     assert resp.status_code == 200, resp.content[:200]
     assert asked_upstream(world, text) == 1
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        # Names an attacker can own and point at 127.0.0.1: loopback was once judged by the
+        # prefix "127.", and these got 200.
+        "127.evil.example",
+        "127.0.0.1.evil.example",
+        "127.0.0.1.",
+        # inet_aton's shorthand and octal: ipaddress reads them as no address, so they are
+        # names, and refused. Browsers never send them (their URL parser writes 127.0.0.1).
+        "127.1",
+        "0177.0.0.1",
+        "127.0.0.01",
+        # Only localhost itself, not the names under it (be conservative).
+        "sub.localhost",
+        "localhost.evil.example",
+        # Not how a browser writes its loopback; refusing costs nothing.
+        "[::ffff:127.0.0.1]",
+        "[::1]evil.example",
+        "[::1",
+    ],
+)
+@pytest.mark.parametrize("port", ["own", "none"])
+def test_names_that_only_look_like_loopback_are_refused(world: World, name: str, port: str) -> None:
+    own = world.url.rsplit(":", 1)[1]
+    host = f"{name}:{own}" if port == "own" else name
+    text = f"look-alike <{port} {name}>"
+    resp = post(
+        f"{world.url}/v1/messages",
+        messages_body(text),
+        host=host,
+        origin=f"http://{host}",
+        content_type="text/plain",
+    )
+    assert resp.status_code == 403, resp.content[:200]
+    error = resp.json()["error"]
+    assert error["type"] == "permission_error" and "allowed_hosts" in error["message"]
+    assert asked_upstream(world, text) == 0

@@ -13,9 +13,19 @@ carries the attacker's name, so a gateway on a loopback address answers only req
 own address, localhost, and the names in ``server.allowed_hosts`` (vite and Jupyter check the same
 way). On another address the names it is reached by are not known, and only a configured list is
 enforced.
+
+Loopback is judged by address, never by how a name starts: an attacker owns ``127.evil.example``
+and ``127.0.0.1.evil.example`` as much as any other name. A ``Host`` that is a loopback IP literal
+(127.0.0.0/8, ``[::1]``) is answered, since a browser sends one only for a page it loaded from
+its own machine's address, which no DNS answer can give it. Literals are read by ``ipaddress``,
+which takes dotted quads only: ``127.1`` (inet_aton's shorthand) or ``0177.0.0.1`` are names to
+it, and refused; browsers never send them, since their URL parser writes those hosts as
+``127.0.0.1``.
 """
 
 from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
 
 from sseguard.gateway.asgi import Scope
 from sseguard.gateway.errors import GatewayError
@@ -67,16 +77,15 @@ class Origins:
         )
 
     def _check_host(self, host: str) -> None:
-        name = host.lower()  # without its port; an IPv6 address keeps its brackets
-        name = name[: name.find("]") + 1] if name.startswith("[") else name.partition(":")[0]
+        name = _host_name(host)
         hosts = self._hosts
         # A page cannot send another machine's loopback address as Host: only its own origin's.
-        if hosts is None or name in hosts or name.startswith("127."):
+        if hosts is None or name in hosts or _is_loopback_address(name):
             return
         raise GatewayError(
             403,
-            f"sseguard does not answer requests to the host name {name!r} (a page can make any "
-            "name resolve to this machine: DNS rebinding); list it in the gateway's "
+            f"sseguard does not answer requests to the host name {name or host!r} (a page can "
+            "make any name resolve to this machine: DNS rebinding); list it in the gateway's "
             "server.allowed_hosts to allow it",
             "permission_error",
         )
@@ -88,13 +97,38 @@ def answered_hosts(listen: str, allowed: tuple[str, ...]) -> frozenset[str] | No
         return None
     own = listen.lower()
     own = f"[{own}]" if ":" in own and not own.startswith("[") else own
-    loopback = own in ("localhost", "[::1]") or own.startswith("127.")
+    loopback = own == "localhost" or _is_loopback_address(own)
     if not loopback and not allowed:
         return None
     names = {own, *allowed}
     if loopback:
-        names |= {"localhost", "127.0.0.1", "[::1]"}
+        names.add("localhost")  # loopback addresses are judged by Origins._check_host
     return frozenset(names)
+
+
+def _host_name(host: str) -> str:
+    """The name of a ``Host`` header: lower case, without its port; an IPv6 address keeps its
+    brackets. Anything but a port after the brackets leaves no name (""), which no list holds."""
+    name = host.lower()
+    if not name.startswith("["):
+        return name.partition(":")[0]
+    end = name.find("]") + 1
+    return name[:end] if end and name[end : end + 1] in ("", ":") else ""
+
+
+def _is_loopback_address(name: str) -> bool:
+    """``name`` is a loopback IP literal as a ``Host`` header writes it: a dotted quad in
+    127.0.0.0/8, or ``::1`` in brackets (any spelling). An IPv4-mapped ``[::ffff:127.0.0.1]``
+    or a zone index is not: browsers write neither for their loopback, and refusing is safe."""
+    try:
+        if name.startswith("[") and name.endswith("]"):
+            return IPv6Address(name[1:-1]) == _IPV6_LOOPBACK
+        return IPv4Address(name).is_loopback
+    except ValueError:  # not a literal: a name, however it starts
+        return False
+
+
+_IPV6_LOOPBACK = IPv6Address("::1")
 
 
 def preflight(scope: Scope) -> Headers | None:
