@@ -3,13 +3,12 @@ ones add up to the expected completion, and a scenario answers on its own endpoi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from fault_catalogue import fault_rows
 from simstream import FORECAST, accumulate_chunks, chunk_data, header, wire
 
 from sseguard.sim import (
@@ -26,7 +25,6 @@ from sseguard.sim.openai import CHAT, as_messages
 from sseguard.sim.scenarios import default_for, plan_for
 from sseguard.sim.wire import CHUNKINGS, Ask, Plan, Stall
 
-FAULTS_MD = Path(__file__).resolve().parents[3] / "shared" / "FAULTS.md"
 BODY: dict[str, Any] = {
     "model": "gpt-sim-1",
     "max_completion_tokens": 64,
@@ -269,7 +267,7 @@ def test_scenarios_answer_on_their_own_endpoint_only() -> None:
 
 
 def test_every_oa_scenario_names_a_fault_row_or_none() -> None:
-    ids = set(re.findall(r"^\| (F\d+b?) \|", FAULTS_MD.read_text(), re.MULTILINE))
+    ids = set(fault_rows())  # the IDs of docs/faults.md
     for scenario in OPENAI_CATALOGUE.values():
         assert scenario.fault in ids | {"-"}, scenario.name
         assert scenario.description and "\n" not in scenario.description
