@@ -1,4 +1,4 @@
-"""Shared test fixtures: paths to the real captures in ../shared/fixtures; hypothesis settings."""
+"""Shared test fixtures: paths to the real captures in tests/fixtures; hypothesis settings."""
 
 from __future__ import annotations
 
@@ -14,11 +14,10 @@ settings.register_profile("sseguard", deadline=None)
 settings.load_profile("sseguard")
 
 ROOT = Path(__file__).resolve().parent.parent
-SHARED = ROOT.parent / "shared"
-FIXTURES = SHARED / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"  # captured upstream streams, see its README.md
 
 
 @pytest.fixture
 def fixtures_dir() -> Path:
-    assert FIXTURES.is_dir(), f"shared fixtures not found at {FIXTURES}"
+    assert FIXTURES.is_dir(), f"captures not found at {FIXTURES}"
     return FIXTURES
