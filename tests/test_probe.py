@@ -1,5 +1,5 @@
 """``sseguard probe`` run as the real CLI process against a real simulator process: each framing and
-protocol fault of the catalogue is named by its FAULTS.md ID, a clean stream is conformant.
+protocol fault of the catalogue is named by its fault ID, a clean stream is conformant.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from processes import simulator
 KEY = "sk-ant-probe-test-0123456789-secret"
 HEADER_SECRET = "tenant-token-9876543210"
 
-# Scenario -> the FAULTS.md ID the probe must report for it.
+# Scenario -> the fault ID the probe must report for it.
 EXPECTED = {
     "done_sentinel": "F01",
     "glued_text": "F02",

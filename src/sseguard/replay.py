@@ -1,7 +1,7 @@
 """``sseguard replay``: run a captured stream through the decoder and the repairer, step by step.
 
 Takes a ``.sse`` capture or ``curl -N`` output (HTTP headers before the body are skipped) and tells,
-for every upstream event, what went out and which FAULTS.md anomaly it triggered. No I/O beyond
+for every upstream event, what went out and which fault ID it triggered. No I/O beyond
 the caller's: this module turns bytes into a report.
 """
 
@@ -27,7 +27,7 @@ class Step:
 
     incoming: SSEEvent | None  # None for the end of the stream
     outgoing: list[Event]
-    anomalies: dict[str, int]  # new anomaly counts this step added, by FAULTS.md ID
+    anomalies: dict[str, int]  # new anomaly counts this step added, by fault ID
     details: list[str]
 
 

@@ -28,7 +28,7 @@ HANG_BOUND = 300.0  # the whole matrix: detects hangs only (each stall scenario 
 FINISH = {"end_turn": "stop", "tool_use": "tool-calls", "max_tokens": "length"}
 NORMAL_FINISHES = set(FINISH.values())
 RAW_PARSE_ERRORS = ("Could not parse", "Unexpected token", "JSON at position", "AI_JSONParseError")
-# Per FAULTS.md, rules that leave a choice to the operator, and this client's own strictness:
+# Per docs/faults.md, rules that leave a choice to the operator, and this client's own strictness:
 # F10 passes unknown events through by default, and the AI SDK's closed union rejects them (the
 # answer is still complete; a route's drop_events removes them); F28 forwards anthropic-beta
 # values, and the AI SDK's Anthropic provider sends one, which beta_rejected refuses with 400.

@@ -1,7 +1,7 @@
 """ChunkTranslator against OpenAI-format upstream streams, clean and faulty, through a real Repairer.
 
 Every case is judged on what a client would get: the repaired stream's grammar and the Message it
-adds up to, plus the anomalies recorded by FAULTS.md ID.
+adds up to, plus the anomalies recorded by fault ID.
 """
 
 from __future__ import annotations

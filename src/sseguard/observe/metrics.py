@@ -1,6 +1,6 @@
 """Prometheus metrics, fed from each finished request record.
 
-Label values come from the configuration (route globs, deployment names), from FAULTS.md IDs and
+Label values come from the configuration (route globs, deployment names), from fault IDs and
 HTTP statuses: never from request ids or raw client model strings, so cardinality stays bounded.
 With several workers, prometheus_client's multiprocess mode aggregates across processes.
 """
@@ -101,7 +101,7 @@ class Metrics:
         )
         self.anomalies = Counter(
             "sseguard_anomalies_total",
-            "Upstream faults found and repaired or reported, by FAULTS.md ID.",
+            "Upstream faults found and repaired or reported, by fault ID (docs/faults.md).",
             ["fault", "deployment"],
             registry=r,
         )

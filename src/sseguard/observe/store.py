@@ -130,7 +130,7 @@ class Filters:
     since: float | None = None  # epoch seconds
     status: int | None = None
     deployment: str | None = None  # the deployment tried last
-    anomaly: str | None = None  # a FAULTS.md ID
+    anomaly: str | None = None  # a fault ID (docs/faults.md)
     outcome: str | None = None
     limit: int = 50
 

@@ -1,5 +1,6 @@
 """``sseguard probe``: one streaming and one non-streaming request (and count_tokens) to an
-Anthropic-compatible endpoint, judged against FAULTS.md and reported with the offending bytes.
+Anthropic-compatible endpoint, judged against the fault catalogue (docs/faults.md) and reported
+with the offending bytes.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""What a probe found, by FAULTS.md ID and hop, with the offending bytes; and the byte-level framing
+"""What a probe found, by fault ID and hop, with the offending bytes; and the byte-level framing
 facts (F04, F05, F08, F35) that the decoder repairs silently under WHATWG rules, so no anomaly names.
 """
 
@@ -17,7 +17,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f\ufeff]")
 
 @dataclass(slots=True)
 class Finding:
-    fault: str  # FAULTS.md ID
+    fault: str  # fault ID (docs/faults.md)
     where: str  # which request showed it: streaming, non-streaming, count_tokens
     count: int = 0
     details: list[str] = field(default_factory=list)

@@ -1,6 +1,6 @@
-"""Records of what the repair layer changed or could not fix, keyed by FAULTS.md ID.
+"""Records of what the repair layer changed or could not fix, keyed by fault ID (docs/faults.md).
 
-They feed metrics (``anomaly="F02"``), logs, ``probe`` and ``replay``; the stream itself stays valid.
+They feed metrics (``fault="F02"``), logs, ``probe`` and ``replay``; the stream itself stays valid.
 """
 
 from __future__ import annotations

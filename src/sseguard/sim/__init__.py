@@ -1,5 +1,5 @@
-"""The fault simulator: an Anthropic- and OpenAI-compatible upstream that plays FAULTS.md scenarios
-on demand."""
+"""The fault simulator: an Anthropic- and OpenAI-compatible upstream that plays the scenarios of the
+fault catalogue (docs/faults.md) on demand."""
 
 from sseguard.sim.content import expected_answer
 from sseguard.sim.openai import expected_completion

@@ -69,7 +69,7 @@ def sim(host: str, port: int, scenario: str, list_only: bool) -> None:
     """Run the fault simulator: a fake Anthropic (and OpenAI) API that breaks streams on purpose.
 
     It answers POST /v1/messages (streaming or not), /v1/messages/count_tokens and GET /v1/models
-    with deterministic content, damaged the way a named scenario says (FAULTS.md IDs), and POST
+    with deterministic content, damaged the way a named scenario says (docs/faults.md), and POST
     /v1/chat/completions with the same content in OpenAI's format, damaged by the `oa_` scenarios.
     Any API key works. Point a client at it and pick the scenario by base URL (.../s/NAME), by model
     name (MODEL+NAME) or by the x-sim-scenario header; add @CHUNKING (event, whole, bytes, utf8,

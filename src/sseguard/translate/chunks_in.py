@@ -4,7 +4,7 @@ It translates and repairs only what is specific to the OpenAI format; Messages-l
 holes, missing endings) are left for the ``Repairer`` to find and record. It never invents an ending
 the upstream did not send, and never raises on upstream input.
 
-Faults it records, by the nearest FAULTS.md ID:
+Faults it records, by the nearest fault ID (docs/faults.md):
 
 ======  ==============================================================================
 F08     a chunk with no ``choices`` list and no usage: nothing to say (an empty event)
