@@ -176,6 +176,16 @@ def test_logs_command_explains_a_missing_file_and_a_bad_since(tmp_path: Path) ->
     assert result.exit_code == 2 and "2026-11-21T10:00" in result.output
 
 
+def test_logs_finds_a_fault_id_however_it_is_typed(tmp_path: Path) -> None:
+    """F23b has a lower-case letter: upper-casing what was typed found nothing for it."""
+    path = tmp_path / "log.sqlite3"
+    write(path, record("sg_f23b", anomalies={"F23b": 1}), record("sg_f02", anomalies={"F02": 2}))
+    for typed, found in (("F23b", "sg_f23b"), ("f23B", "sg_f23b"), ("f02", "sg_f02")):
+        result = CliRunner().invoke(main, ["logs", "--db", str(path), "--json", "--anomaly", typed])
+        assert result.exit_code == 0, result.output
+        assert [orjson.loads(line)["request_id"] for line in result.output.splitlines()] == [found]
+
+
 def test_table_shows_one_line_per_request() -> None:
     rec = record("sg_table", status=529, outcome="error", anomalies={"F18": 2})
     row = {**rec.as_dict(), "deployment": "east"}

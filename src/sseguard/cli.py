@@ -199,11 +199,11 @@ def probe_command(
     no_count_tokens: bool,
     as_json: bool,
 ) -> None:
-    """Check an Anthropic-compatible endpoint against the fault catalogue (FAULTS.md).
+    """Check an Anthropic-compatible endpoint against the fault catalogue (docs/faults.md).
 
     URL is the base URL, as ANTHROPIC_BASE_URL would be. Sends a small streaming and a
     non-streaming POST /v1/messages (and count_tokens) and reports status, timing, events, ping
-    cadence and every anomaly with its FAULTS.md ID and the offending bytes.
+    cadence and every anomaly with its fault ID and the offending bytes.
     Exit status: 0 conformant, 1 faults found, 2 the probe could not run.
     """
     from sseguard.probe import (
@@ -252,7 +252,7 @@ def probe_command(
 )
 @click.option("--status", type=click.IntRange(100, 599), help="Only this HTTP status, e.g. 529.")
 @click.option("--deployment", metavar="NAME", help="Only requests whose last deployment was NAME.")
-@click.option("--anomaly", metavar="ID", help="Only requests with this FAULTS.md fault, e.g. F02.")
+@click.option("--anomaly", metavar="ID", help="Only requests with this fault ID, e.g. F02.")
 @click.option(
     "--outcome",
     type=click.Choice(["complete", "resumed", "error", "finalized", "rejected", "client_gone"]),
@@ -290,7 +290,7 @@ def logs_command(
         since=since_at,
         status=status,
         deployment=deployment,
-        anomaly=anomaly.upper() if anomaly else None,  # FAULTS.md IDs are upper case
+        anomaly=_fault_id(anomaly) if anomaly else None,
         outcome=outcome,
         limit=limit,
     )
@@ -308,6 +308,11 @@ def logs_command(
         click.echo(json_lines(records) if as_json else table(records))
     elif not as_json:
         click.echo("no matching requests", err=True)
+
+
+def _fault_id(typed: str) -> str:
+    """A fault ID as the catalogue spells it, however it was typed: f02 is F02, f23b is F23b."""
+    return typed[:1].upper() + typed[1:].lower()
 
 
 from sseguard.sim.cli import sim  # noqa: E402  (registered last: commands stay independent)
