@@ -1,4 +1,4 @@
-"""The repair layer against every framing and protocol row of FAULTS.md, from byte strings."""
+"""The repair layer against every framing and protocol row of docs/faults.md, from byte strings."""
 
 from __future__ import annotations
 
@@ -165,8 +165,9 @@ def test_F02_glued_tool_input_keeps_every_fragment() -> None:
     assert tool_inputs(out) == [{"city": "Zürich"}]
 
 
-def test_F02_event_cut_mid_json_fails_instead_of_losing_text() -> None:
-    # seeds/02: '"partial_json":"ary_foevent: content_block_delta' — the first event's tail is gone.
+def test_F39_event_cut_mid_json_fails_instead_of_losing_text() -> None:
+    # '"partial_json":"ary_foevent: content_block_delta' — the first event's tail is gone: a
+    # break after the last intact event, which a resume continues from, never a hole.
     cut = b'data: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ary_foevent: content_block_delta\n'
     raw = wire(
         message_start(),
@@ -175,7 +176,7 @@ def test_F02_event_cut_mid_json_fails_instead_of_losing_text() -> None:
         cut + b"data: " + orjson.dumps(text(0, "more")) + b"\n\n",
     )
     out, r = repair(raw)
-    assert r.failed and r.failure is not None and r.failure.fault == "F02"
+    assert r.failed and r.failure is not None and r.failure.fault == "F39"
     assert texts(out) == "Summ"
     ending = finalize(r, "error")
     assert_error_ending(out + ending)
@@ -415,7 +416,9 @@ def test_F12_an_index_spelled_as_a_string_or_float_is_read_as_the_number(
     assert r.anomalies.counts()["F12"] == 6  # one per spelled index
 
 
-def test_F13_thinking_delta_in_text_block_rehomed() -> None:
+def test_F13_stray_thinking_delta_in_a_text_block_is_dropped() -> None:
+    """Re-homed in a block of its own it would be an unsigned thinking block, which the API
+    refuses when the client sends the message back on its next turn."""
     raw = wire(
         message_start(),
         text_start(0),
@@ -429,7 +432,7 @@ def test_F13_thinking_delta_in_text_block_rehomed() -> None:
     out, r = repair(raw)
     assert_valid(out)
     kinds = [e.payload["content_block"]["type"] for e in out if e.type == "content_block_start"]
-    assert kinds == ["text", "thinking", "text"]
+    assert kinds == ["text"]
     assert texts(out) == "ab"
     assert "F13" in r.anomalies
 

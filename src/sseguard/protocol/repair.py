@@ -1,7 +1,7 @@
 """The repair state machine: any Anthropic-compatible event sequence in, a valid Messages stream out.
 
 Pure and synchronous (the caller brings the I/O, as in h11). It never raises on upstream input: what
-it can fix it fixes and records as an anomaly by FAULTS.md ID; what it cannot fix becomes a
+it can fix it fixes and records as an anomaly by fault ID (docs/faults.md); what it cannot fix becomes a
 ``Failure`` the caller answers with retry, resume or ``finalize``. An event it did not change goes out
 with its original data text.
 """
@@ -32,6 +32,7 @@ from sseguard.protocol.events import (
     Event,
 )
 from sseguard.protocol.glue import split_glued
+from sseguard.protocol.splice import SpliceCheck
 from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.sse.decoder import SSEEvent
 
@@ -61,6 +62,20 @@ class Phase(enum.Enum):
     MESSAGE = "inside the message"
     ENDED = "after message_stop"
     FAILED = "failed"
+
+
+class Resume(enum.Enum):
+    """Where a continuation (``begin_continuation``) stands while it joins the message.
+
+    NONE → AWAIT_START (begin_continuation) → PREAMBLE (its message_start, absorbed) → VERIFYING
+    (its first text block) → NONE (the splice is decided). PREAMBLE → NONE directly when its
+    answer goes on with another kind of block (a tool call): there is no text to check.
+    """
+
+    NONE = "no continuation is joining"
+    AWAIT_START = "the continuation's message_start is due, and absorbed"
+    PREAMBLE = "the continuation's thinking is dropped until its answer begins"
+    VERIFYING = "the continuation's text is held until the splice is verified"
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +108,8 @@ _EARLIER_STREAM = -1
 # signature_delta (it ends a thinking block and carries none of it) nor input_json_delta (a
 # tool_use start carries the tool's id and name, which no delta repeats).
 _OPENS_ITS_BLOCK = frozenset({"text_delta", "citations_delta", "thinking_delta"})
+_THINKING_BLOCKS = frozenset({"thinking", "redacted_thinking"})
+_THINKING_DELTAS = frozenset({"thinking_delta", "signature_delta"})
 
 
 @dataclass(slots=True)
@@ -103,9 +120,15 @@ class Block:
     type: str
     upstream_index: int
     open: bool = True
-    held: dict[str, Any] | None = None  # the start payload of a tool block held whole (F14)
+    # The start payload of a block held whole: a tool call until its JSON parses (F14), a
+    # thinking block until its signature (a cut inside it is then a cut before it was sent).
+    held: dict[str, Any] | None = None
+    held_events: list[Event] = field(default_factory=list)  # a held thinking block's, in order
     json_parts: list[str] = field(default_factory=list)
-    text_parts: list[str] = field(default_factory=list)
+    text_parts: list[str] = field(default_factory=list)  # a text or thinking block's text
+    signature: str | None = None
+    content_block: dict[str, Any] | None = None  # a redacted_thinking block's, sent back as is
+    dropped: bool = False  # a continuation's thinking: never sent, its events are dropped
 
     @property
     def text(self) -> str:
@@ -116,6 +139,7 @@ class Repairer:
     """Feed upstream SSE events, get back events a strict client accepts.
 
     Options: ``atomic_tools`` holds each tool_use block until it stopped and its JSON parsed (F14);
+    ``hold_thinking`` holds each thinking block until its signature arrived;
     ``max_start_repeats`` is how many same-id ``message_start`` repeats without progress count as a
     loop (F11); ``drop_events`` names unknown event types (or ``ping``) to drop instead of passing
     through (F10).
@@ -125,10 +149,12 @@ class Repairer:
         self,
         *,
         atomic_tools: bool = True,
+        hold_thinking: bool = True,
         max_start_repeats: int = 3,
         drop_events: Iterable[str] = (),
     ) -> None:
         self.atomic_tools = atomic_tools
+        self.hold_thinking = hold_thinking
         self.max_start_repeats = max_start_repeats
         self.drop_events = frozenset(drop_events)
         self.anomalies = AnomalyLog()
@@ -151,9 +177,10 @@ class Repairer:
         self._pending_stop: tuple[Block, Event] | None = None
         self._early: list[Event] = []  # unknown events seen before message_start (F10)
         self._tool_ids: set[str] = set()
-        self._continuing = False
-        self._splice = False
-        self._trim = False  # drop leading whitespace of the continuation's first text
+        self.resume = Resume.NONE
+        self._check: SpliceCheck | None = None  # while VERIFYING
+        self._prefilled = False  # the continuation was asked by prefill, not by instruction
+        self.restarted = False  # a continuation began the answer again (a prefill was ignored)
         self._output_base = 0
         # Plain functions, not bound methods: a dict of this object's bound methods would make
         # every repairer a reference cycle, left (with the answer's text) for the cyclic GC.
@@ -182,22 +209,42 @@ class Repairer:
 
     @property
     def delivered_text(self) -> str:
-        """All text of text blocks sent so far: the assistant prefill a resume continues from."""
+        """All text of text blocks sent so far: what a resume continues from."""
         return "".join(b.text for b in self.blocks if b.type == "text")
 
     @property
     def thinking_sent(self) -> bool:
-        return any(b.type in ("thinking", "redacted_thinking") for b in self.blocks)
+        return any(b.type in _THINKING_BLOCKS for b in self.blocks)
 
     @property
     def resumable(self) -> bool:
-        """A resume can splice a continuation in: text so far, no thinking, no tool call sent."""
+        """A resume can splice a continuation in: only text and complete, signed thinking sent
+        (a tool call sent needs its result before the model can go on)."""
         return (
             self.started
-            and not self.thinking_sent
-            and all(b.type == "text" for b in self.blocks)
             and self.phase is not Phase.ENDED
+            and all(
+                b.type == "text" or (b.type in _THINKING_BLOCKS and self._signed(b))
+                for b in self.blocks
+            )
         )
+
+    @staticmethod
+    def _signed(blk: Block) -> bool:
+        return blk.type == "redacted_thinking" or bool(blk.signature)
+
+    def delivered_content(self) -> list[dict[str, Any]]:
+        """The content blocks the client holds, as a request's assistant turn carries them: the
+        history a continuation is asked from. Thinking goes back signed, as it was sent."""
+        content: list[dict[str, Any]] = []
+        for b in self.blocks:
+            if b.type == "text":
+                content.append({"type": "text", "text": b.text})
+            elif b.type == "thinking":
+                content.append({"type": "thinking", "thinking": b.text, "signature": b.signature})
+            elif b.content_block is not None:
+                content.append(b.content_block)
+        return content
 
     # -- input ------------------------------------------------------------------------------
 
@@ -232,21 +279,22 @@ class Repairer:
         if self.phase in (Phase.IDLE, Phase.MESSAGE):
             self._fail(fault, error_type, message)
 
-    def begin_continuation(self) -> None:
+    def begin_continuation(self, *, prefill: bool = True) -> None:
         """Accept a second upstream stream that continues this message (resume after a failure).
 
-        Its ``message_start`` is absorbed and its usage merged; a text block it opens while a text
-        block is still open here continues that block, so the client sees one message, contiguous
-        block indices and one ``message_stop``.
+        Its ``message_start`` is absorbed and its usage merged; its thinking is dropped (the
+        client holds the first generation's); its first text is verified against the delivered
+        text before any of it is sent (``SpliceCheck``) and continues the open text block, so the
+        client sees one message, contiguous block indices and one ``message_stop``. ``prefill``:
+        the continuation was asked as an assistant prefill (else by instruction).
         """
         if not self.started or self.phase is Phase.ENDED:
             raise RuntimeError("only a started, unfinished message can be continued")
         self.phase = Phase.MESSAGE
         self.failure = None
-        self._continuing = True
-        self._splice = True
-        # The prefill lost its trailing whitespace (the API refuses it); the client already has it.
-        self._trim = self.delivered_text[-1:].isspace()
+        self.resume = Resume.AWAIT_START
+        self._check = None
+        self._prefilled = prefill
         self._by_upstream = {}
         self._index_offset = self._next_index
         if self._open is not None:
@@ -329,10 +377,12 @@ class Repairer:
         pending = self._pending_stop
         handler = self._handlers.get(etype)
         if pending is not None and not self._late_signature(etype, payload, pending[0]):
-            self._pending_stop = None
+            flushed = self._flush_pending_stop(etype, payload)
+            if self.failed:
+                return flushed
             if handler is None:
-                return [pending[1], *self._on_unknown(name, etype, data, payload)]
-            return [pending[1], *handler(self, payload, data, frame)]
+                return [*flushed, *self._on_unknown(name, etype, data, payload)]
+            return [*flushed, *handler(self, payload, data, frame)]
         if handler is None:
             return self._on_unknown(name, etype, data, payload)
         return handler(self, payload, data, frame)
@@ -383,8 +433,10 @@ class Repairer:
 
     def _lost(self, types: list[str], fragment: str) -> None:
         if any(t in _CONTENT_TYPES for t in types):
+            # Content is gone (F39): the stream breaks after the last intact event, so a resume
+            # continues from there and nothing is delivered around the hole.
             self._fail(
-                "F02",
+                "F39",
                 "api_error",
                 f"an upstream event was cut short or garbled ({len(fragment)} characters of the "
                 f"answer lost: {fragment[:60]!r}); the stream cannot be completed as sent",
@@ -399,7 +451,8 @@ class Repairer:
     ) -> list[Event]:
         msg = payload.get("message")
         mid = msg.get("id") if type(msg) is dict else None
-        if self.phase is Phase.MESSAGE and not self._continuing:
+        resuming = self.resume is Resume.AWAIT_START
+        if self.phase is Phase.MESSAGE and not resuming:
             if mid is not None and mid != self.message_id:
                 self._fail(
                     "F11",
@@ -416,8 +469,8 @@ class Repairer:
                     f"the upstream repeated message_start {self._repeats + 1} times without content",
                 )
             return []
-        if self._continuing:
-            self._continuing = False
+        if resuming:
+            self.resume = Resume.PREAMBLE
             usage = msg.get("usage") if type(msg) is dict else None
             if type(usage) is dict:
                 # The continuation re-reads our prefill as input: keep the original input count.
@@ -475,10 +528,11 @@ class Repairer:
         if self.phase is not Phase.MESSAGE:
             self.anomalies.record("F16", "message_delta before message_start dropped")
             return []
-        out = self._close_open("message_delta")
+        delta = payload.get("delta")
+        reason = delta.get("stop_reason") if type(delta) is dict else None
+        out = self._close_open("message_delta", stop_reason=reason if type(reason) is str else None)
         if self.failed:
             return out
-        delta = payload.get("delta")
         usage = payload.get("usage")
         changed = type(delta) is not dict or type(usage) is not dict or bool(self._output_base)
         if type(delta) is not dict:
@@ -529,12 +583,11 @@ class Repairer:
             return out
         delta = self._held_delta
         if delta is None:
-            self.anomalies.record("F16", "message_stop without message_delta; end_turn sent")
-            delta = {
-                "type": MESSAGE_DELTA,
-                "delta": {"stop_reason": "end_turn", "stop_sequence": None},
-                "usage": {"output_tokens": self.usage.get("output_tokens", 0)},
-            }
+            # Only finalize mode may invent an ending: without it, how the answer ended is unknown.
+            self._fail(
+                "F16", "api_error", "the upstream's message_stop came without a message_delta"
+            )
+            return out
         reason = (delta.get("delta") or {}).get("stop_reason")
         self.stop_reason = reason if type(reason) is str else None
         data, self._held_delta, self._held_data = self._held_data, None, None
@@ -589,15 +642,13 @@ class Repairer:
             up = max(self._by_upstream, default=-1) + 1
             self.anomalies.record("F12", f"content_block_start without index; {up} assumed")
         btype: str = block["type"]
-        current = self._open
-        splice, self._splice = self._splice, False
-        if current is not None:
-            if splice and current.type == "text" and btype == "text":
-                # The continuation's first text block carries on the interrupted one.
-                current.upstream_index = up
-                self._index_offset -= 1
-                self._by_upstream[up] = current
+        splice = self.resume is not Resume.NONE
+        if splice:
+            out += self._continuation_block(up, btype)
+            if self.failed or up in self._by_upstream:
                 return out
+        current = self._open
+        if current is not None:
             if current.upstream_index == up:
                 self.anomalies.record(
                     "F12", f"duplicate content_block_start for index {up} dropped"
@@ -635,8 +686,88 @@ class Repairer:
             return out
         if btype == "text" and block["text"]:
             blk.text_parts.append(block["text"])
+        start = Event.of(payload) if changed else Event(CONTENT_BLOCK_START, data, payload, frame)
+        if btype == "redacted_thinking":
+            blk.content_block = block
+        elif (btype == "thinking" and self.hold_thinking) or self.resume is Resume.VERIFYING:
+            # Thinking until its signature; a continuation's new text block until the splice
+            # check gives it text (it may give it none).
+            blk.held = payload
+            blk.held_events.append(start)
+            return out
+        out.append(start)
+        return out
+
+    def _continuation_block(self, up: int, btype: str) -> list[Event]:
+        """A block start of a continuation still joining the message (``Resume``): its thinking
+        is dropped, its first text block carries on the open one once verified, any other block
+        ends the joining. Maps ``up`` when the block needs no start of its own."""
+        if self.resume is Resume.VERIFYING:
+            out = self._end_splice()
+            self.resume = Resume.NONE
+            return out
+        if btype in _THINKING_BLOCKS:
+            # The client holds the first generation's thinking, and two cannot be spliced (F27).
+            self._by_upstream[up] = Block(-1, btype, up, dropped=True)
+            self._index_offset -= 1
+            return []
+        if btype != "text":
+            self.resume = Resume.NONE
+            return []
+        self.resume = Resume.VERIFYING
+        self._check = SpliceCheck(self.delivered_text, prefill=self._prefilled)
+        current = self._open
+        if current is not None and current.type == "text":
+            # The continuation's first text block carries on the interrupted one.
+            current.upstream_index = up
+            self._index_offset -= 1
+            self._by_upstream[up] = current
+        return []
+
+    def _end_splice(self) -> list[Event]:
+        """The continuation's first text ended before the check could decide: decide now."""
+        check = self._check
+        if check is None:
+            return []
+        return self._spliced(check.end())
+
+    def _spliced(self, rest: str) -> list[Event]:
+        """The splice is decided: send what the continuation adds, or fail if it was refused."""
+        check = self._check
+        assert check is not None and check.verdict is not None
+        self._check = None
+        self.resume = Resume.NONE
+        verdict = check.verdict
+        if verdict.refused is not None:
+            self._fail(
+                "F11",
+                "api_error",
+                f"the continuation could not be joined to the delivered answer: {verdict.refused}",
+            )
+            return []
+        if verdict.restarted:
+            self.restarted = True
+            self.anomalies.record(
+                "F37", "the continuation began the answer again; the delivered part was skipped"
+            )
+        blk = self._open
+        if not rest or blk is None or blk.type != "text":
+            return []
+        out: list[Event] = []
+        if blk.held is not None:
+            blk.held["index"] = blk.index
+            out.append(Event.of(blk.held))
+            blk.held = None
+            blk.held_events.clear()
+        blk.text_parts.append(rest)
         out.append(
-            Event.of(payload) if changed else Event(CONTENT_BLOCK_START, data, payload, frame)
+            Event.of(
+                {
+                    "type": CONTENT_BLOCK_DELTA,
+                    "index": blk.index,
+                    "delta": {"type": "text_delta", "text": rest},
+                }
+            )
         )
         return out
 
@@ -652,15 +783,15 @@ class Repairer:
             and blk is not None
             and blk.open
             and blk.type == "text"
-            and not self._trim
+            and blk.index == up
+            and self._check is None
         ):
             # The hot path: most events of most streams are text deltas that need no repair.
             text = delta["text"]  # type: ignore[index]
             if type(text) is str:
                 blk.text_parts.append(text)
             self._repeats = 0
-            if blk.index == up:
-                return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
+            return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
         if (
             blk is None
             and self._open is None
@@ -669,16 +800,25 @@ class Repairer:
         ):
             # A delta for any other unknown index is a stray, dropped below.
             return self._lost_start(payload, data, frame)
+        if blk is not None and blk.dropped:
+            return []
         if blk is None or not blk.open:
             pending = self._pending_stop
             if pending is not None and pending[0] is blk and dtype == "signature_delta":
                 self.anomalies.record(
                     "F27", "signature_delta after content_block_stop; moved before it"
                 )
+                self._pending_stop = None
+                blk.signature = delta.get("signature")  # type: ignore[union-attr]
                 if payload["index"] != blk.index:
                     payload["index"] = blk.index
-                    return [Event.of(payload)]
-                return [Event(CONTENT_BLOCK_DELTA, data, payload, frame)]
+                    late = Event.of(payload)
+                else:
+                    late = Event(CONTENT_BLOCK_DELTA, data, payload, frame)
+                if blk.held is None:
+                    return [late, pending[1]]
+                blk.held_events.append(late)
+                return self._release_held(blk, pending[1])
             self.anomalies.record(
                 "F12", f"delta for {'closed' if blk else 'unknown'} block {up} dropped"
             )
@@ -690,7 +830,9 @@ class Repairer:
         homes = DELTA_BLOCKS.get(dtype)
         if homes is not None and blk.type not in homes:
             home = DELTA_HOME_BLOCK.get(dtype)
-            if home is None:
+            if home is None or home["type"] == "thinking":
+                # Re-homed, a stray thinking_delta would make an unsigned thinking block, which
+                # the API refuses on the client's next turn (F27).
                 self.anomalies.record("F13", f"{dtype} in a {blk.type} block dropped")
                 return []
             self.anomalies.record("F13", f"{dtype} in a {blk.type} block; re-homed in a new block")
@@ -713,15 +855,18 @@ class Repairer:
         if dtype == "text_delta":
             text = delta.get("text")
             if type(text) is str:
-                if self._trim:
-                    trimmed = text.lstrip()
-                    self._trim = not trimmed
-                    if trimmed != text:
-                        delta["text"] = text = trimmed
-                        changed = True
-                    if not text:
-                        return out
+                check = self._check
+                if check is not None and blk is self._open:
+                    rest = check.feed(text)
+                    return out if rest is None else out + self._spliced(rest)
                 blk.text_parts.append(text)
+        elif dtype in _THINKING_DELTAS:
+            if dtype == "signature_delta":
+                blk.signature = delta.get("signature")
+            else:
+                thinking = delta.get("thinking")
+                if type(thinking) is str:
+                    blk.text_parts.append(thinking)
         elif dtype == "input_json_delta":
             part = delta.get("partial_json")
             if type(part) is not str or not part:
@@ -731,9 +876,13 @@ class Repairer:
                 return out
         if changed or blk.index != up:
             payload["index"] = blk.index
-            out.append(Event.of(payload))
+            event = Event.of(payload)
         else:
-            out.append(Event(CONTENT_BLOCK_DELTA, data, payload, frame))
+            event = Event(CONTENT_BLOCK_DELTA, data, payload, frame)
+        if blk.held is not None:  # a thinking block, held until its signature
+            blk.held_events.append(event)
+        else:
+            out.append(event)
         return out
 
     def _lost_start(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
@@ -758,13 +907,19 @@ class Repairer:
         if type(up) is not int:
             return self._without_int_index(payload, self._on_block_stop)
         blk = self._by_upstream.get(up)
+        if blk is not None and blk.dropped:
+            blk.open = False
+            return []
         if blk is None or not blk.open:
             self.anomalies.record(
                 "F12", f"content_block_stop for {'closed' if blk else 'unknown'} block {up} dropped"
             )
             return []
+        out = self._end_splice() if blk is self._open else []
+        if self.failed:
+            return out
         stop = Event(CONTENT_BLOCK_STOP, data, payload, frame) if blk.index == up else None
-        return self._close_block(blk, stop, upstream_stop=True)
+        return out + self._close_block(blk, stop, upstream_stop=True)
 
     def _without_int_index(
         self,
@@ -791,31 +946,61 @@ class Repairer:
         payload["index"] = index
         return handler(payload, orjson.dumps(payload).decode(), None)
 
-    def _close_open(self, why: str, *, record: bool = True) -> list[Event]:
+    def _close_open(
+        self, why: str, *, record: bool = True, stop_reason: str | None = None
+    ) -> list[Event]:
         blk = self._open
         if blk is None:
             return []
-        if record:
+        out = self._end_splice()
+        if self.failed:
+            return out
+        if record and not (blk.held is not None and stop_reason not in (None, "tool_use")):
             self.anomalies.record("F16", f"block {blk.upstream_index} not stopped before {why}")
-        return self._close_block(blk, None)
+        return out + self._close_block(blk, None, stop_reason=stop_reason)
 
     def _close_block(
-        self, blk: Block, stop: Event | None, *, upstream_stop: bool = False
+        self,
+        blk: Block,
+        stop: Event | None,
+        *,
+        upstream_stop: bool = False,
+        stop_reason: str | None = None,
     ) -> list[Event]:
+        """``upstream_stop``: the upstream's own content_block_stop; ``stop_reason``: the
+        upstream's message_delta ended the message inside the block."""
         blk.open = False
         if self._open is blk:
             self._open = None
         if stop is None:
             stop = Event.of({"type": CONTENT_BLOCK_STOP, "index": blk.index})
-        if blk.held is not None:
-            return self._release_tool(blk, stop)
-        if upstream_stop and blk.type == "thinking":
+        if upstream_stop and blk.type == "thinking" and not blk.signature:
             # Hold the stop one event: a late signature_delta must still land inside (F27).
             self._pending_stop = (blk, stop)
             return []
-        return [stop]
+        if blk.held is None:
+            return [stop]
+        if blk.type in TOOL_BLOCKS:
+            return self._release_tool(blk, stop, stop_reason, upstream_stop=upstream_stop)
+        if blk.type == "thinking":
+            return self._release_held(blk, stop)
+        self._discard(blk)  # a continuation's text block the splice left with nothing to send
+        return []
 
-    def _release_tool(self, blk: Block, stop: Event) -> list[Event]:
+    def _release_held(self, blk: Block, stop: Event) -> list[Event]:
+        out = [*blk.held_events, stop]
+        blk.held = None
+        blk.held_events.clear()
+        return out
+
+    def _release_tool(
+        self,
+        blk: Block,
+        stop: Event,
+        stop_reason: str | None = None,
+        *,
+        upstream_stop: bool = False,
+    ) -> list[Event]:
         start = blk.held
         assert start is not None
         text = "".join(blk.json_parts)
@@ -825,14 +1010,24 @@ class Repairer:
             except orjson.JSONDecodeError:
                 value = None
             if type(value) is not dict:
-                self._discard(blk)  # the client never saw it
-                self._fail(
+                if upstream_stop:
+                    # A stop reason may follow that makes the cut input legitimate (F14).
+                    self._pending_stop = (blk, stop)
+                    return []
+                if stop_reason in (None, "tool_use"):
+                    self._discard(blk)  # the client never saw it
+                    self._fail(
+                        "F14",
+                        "api_error",
+                        f"the upstream's {blk.type} input JSON is incomplete or invalid "
+                        f"({len(text)} characters ending {text[-40:]!r})",
+                    )
+                    return []
+                # max_tokens, pause_turn...: the upstream ended the message inside the call.
+                self.anomalies.record(
                     "F14",
-                    "api_error",
-                    f"the upstream's {blk.type} input JSON is incomplete or invalid "
-                    f"({len(text)} characters ending {text[-40:]!r})",
+                    f"{blk.type} input cut by stop_reason {stop_reason}; sent as the upstream sent it",
                 )
-                return []
         tool_id = start["content_block"].get("id")
         if type(tool_id) is str:
             if tool_id in self._tool_ids:
@@ -863,12 +1058,24 @@ class Repairer:
             if b is blk:
                 del self._by_upstream[up]
 
-    def _flush_pending_stop(self) -> list[Event]:
+    def _flush_pending_stop(
+        self, etype: str | None = None, payload: dict[str, Any] | None = None
+    ) -> list[Event]:
+        """Send the stop held one event, now that the next event (``etype``) is known."""
         pending = self._pending_stop
         if pending is None:
             return []
         self._pending_stop = None
-        return [pending[1]]
+        blk, stop = pending
+        if blk.held is None:
+            return [stop]
+        if blk.type in TOOL_BLOCKS:
+            reason = None
+            if etype == MESSAGE_DELTA and payload is not None:
+                delta = payload.get("delta")
+                reason = delta.get("stop_reason") if type(delta) is dict else None
+            return self._release_tool(blk, stop, reason if type(reason) is str else None)
+        return self._release_held(blk, stop)
 
     def _fail(
         self,
@@ -880,10 +1087,16 @@ class Repairer:
         self.anomalies.record(fault, message)
         self.failure = Failure(fault, error_type, message, upstream_error)
         self.phase = Phase.FAILED
+        self._check = None
+        self.resume = Resume.NONE
         blk = self._open
         if blk is not None and blk.held is not None:
             self._open = None
-            self._discard(blk)
+            self._discard(blk)  # the client never saw it
+        pending = self._pending_stop
+        if pending is not None and pending[0].held is not None:
+            self._pending_stop = None
+            self._discard(pending[0])
 
 
 _Handler = Callable[[Repairer, dict[str, Any], str, bytes | None], list[Event]]
