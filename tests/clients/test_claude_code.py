@@ -48,23 +48,40 @@ class Case:
     scenario: str
     expect: str  # "answer" (the text, printed), "tool_call" (seen in stream-json) or "error"
     thinking: bool = True  # Claude Code's default for this model; False sets MAX_THINKING_TOKENS=0
+    model: str = "claude-sonnet-4-5"
 
     @property
     def id(self) -> str:
-        return self.scenario if self.thinking else f"{self.scenario}-no-thinking"
+        name = self.scenario if self.thinking else f"{self.scenario}-no-thinking"
+        return name if self.model == Case.model else f"{self.model}-{name}"
 
 
-# Faults after commit on the first attempt only: the gateway resumes a text block, but not once a
-# thinking block has reached the client (FAULTS.md mid-stream rule 3), and Claude Code asks for
-# thinking by default. With thinking the turn must end in a clean error; without, in the answer.
+# Faults after commit on the first attempt only: the gateway resumes after the signed thinking
+# block Claude Code asks for by default (docs/faults.md mid-stream rule 3), and without thinking.
 MID_STREAM_ONCE = ["close_in_text_once", "stall_mid_stream_once", "stall_with_keepalives_once"]
-# F13's repair re-homes a stray thinking_delta in a new block, so the answer arrives as two text
-# blocks around it; print mode shows only the last block, so the whole message is read as JSON.
-SPLIT_TEXT = {"delta_type_mismatch"}
+SPLIT_TEXT: set[str] = set()  # scenarios whose repair sends the text as several blocks
+# A model that refuses prefill (F37), as every Claude model since 4.6 does: each cut must still
+# end as the complete answer (by instruction), and a persistent one as an error naming the cut.
+NO_PREFILL = "claude-sonnet-4-6"
+NO_PREFILL_CASES = [
+    *(
+        Case(name, "answer", model=NO_PREFILL)
+        for name in (
+            "close_in_text_once",
+            "close_after_thinking_once",
+            "close_in_thinking_once",
+            "truncated_event_once",
+        )
+    ),
+    Case("close_in_tool_call_once", "tool_call", model=NO_PREFILL),
+    Case("truncated_tool_input_once", "tool_call", model=NO_PREFILL),
+    Case("close_in_text_once", "answer", thinking=False, model=NO_PREFILL),
+    Case("close_in_text", "error", model=NO_PREFILL),
+]
 
 
 def case_for(name: str) -> Case:
-    if name in NO_ATTEMPT_SUCCEEDS or name in MID_STREAM_ONCE:
+    if name in NO_ATTEMPT_SUCCEEDS:
         return Case(name, "error")
     if CATALOGUE[name].tool:
         # The simulator forces a tool call (the fault needs a tool block); Claude Code, offered no
@@ -101,6 +118,7 @@ CASES = [
     *(case_for(name) for name in sorted(set(CATALOGUE) - {"endless_text"})),
     *(Case(name, "answer", thinking=False) for name in MID_STREAM_ONCE),
     *OPENAI_CASES,
+    *NO_PREFILL_CASES,
 ]
 WORKERS = 5  # claude processes at a time: each is a large native binary, the machine has 2 cores
 HANG_BOUND = 90.0  # wall time per claude run: detects hangs only
@@ -141,7 +159,7 @@ def run_claude(env: NodeEnv, base_url: str, case: Case, tmp: Path) -> Run:
         "-p",
         f"Tell me about {case.id}",  # a distinct conversation per case for the _once counters
         "--model",
-        f"claude-sonnet-4-5+{case.scenario}",
+        f"{case.model}+{case.scenario}",
         "--tools",
         "",
         "--max-turns",
@@ -247,7 +265,9 @@ deployments = ["sim-openai"]
 
 
 def test_cases_cover_the_catalogue() -> None:
-    anthropic_side = {case.scenario for case in CASES if case not in OPENAI_CASES}
+    anthropic_side = {
+        case.scenario for case in CASES if case not in OPENAI_CASES and case.model == Case.model
+    }
     assert anthropic_side == set(CATALOGUE) - {"endless_text"}
     assert all(
         CATALOGUE[case.scenario].tool
@@ -285,6 +305,8 @@ def test_claude_code_through_gateway(runs: dict[str, Run], case: Case) -> None:
         assert run.returncode != 0, f"{case.id}: a failed turn exited 0\n{shown}"
         assert "API Error" in run.stdout + run.stderr, f"{case.id}: no API error shown\n{shown}"
         assert ANSWER not in normalise(run.stdout), f"{case.id}: the full answer, yet\n{shown}"
+        # The error names what broke the stream, never a refusal sseguard's own resume caused.
+        assert "prefill" not in run.stdout + run.stderr, f"{case.id}\n{shown}"
     elif case.expect == "blocks":
         assert run.returncode == 0, f"{case.id}\n{shown}"
         got = [b["text"] for b in assistant_content(run.stdout) if b["type"] == "text"]

@@ -22,7 +22,14 @@ from typing import Any
 import pytest
 from node_env import NodeEnv, node_env
 
-from gateway.test_gateway_sdk import FAILING, SCENARIOS, request_for
+from gateway.test_gateway_sdk import (
+    FAILING,
+    NO_PREFILL_MODEL,
+    RESUMED_WITHOUT_PREFILL,
+    SCENARIOS,
+    no_prefill_request,
+    request_for,
+)
 from processes import gateway, gateway_config, simulator
 from sseguard.sim import CATALOGUE, expected_answer
 
@@ -52,8 +59,10 @@ class Run:
     seconds: float
 
 
-def run_node(env: NodeEnv, base_url: str, name: str, mode: str) -> Run:
-    body = request_for(name, mode == "stream")
+def run_node(
+    env: NodeEnv, base_url: str, name: str, mode: str, body: dict[str, Any] | None = None
+) -> Run:
+    body = dict(body or request_for(name, mode == "stream"))
     model = body.pop("model")
     cmd = [env.node, str(env.stream_script), base_url, model, mode, str(int(CLIENT_TIMEOUT * 1000))]
     started = time.monotonic()
@@ -84,8 +93,14 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[tuple[str, s
     tmp = tmp_path_factory.mktemp("node-sdk")
     with simulator() as sim_url, gateway(gateway_config(tmp, sim_url)) as gw_url:
         jobs = [(name, mode) for name in SCENARIOS for mode in MODES]
+        no_prefill = [(name, mode) for name in RESUMED_WITHOUT_PREFILL for mode in MODES]
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:
             futures = {job: pool.submit(run_node, env, gw_url, *job) for job in jobs}
+            for name, mode in no_prefill:
+                body = no_prefill_request(name, mode == "stream")
+                futures[(f"{NO_PREFILL_MODEL}+{name}", mode)] = pool.submit(
+                    run_node, env, gw_url, name, mode, body
+                )
             yield {job: f.result() for job, f in futures.items()}
 
 
@@ -125,3 +140,20 @@ def test_node_sdk_through_gateway(runs: dict[tuple[str, str], Run], name: str, m
     usage = out["usage"]
     assert isinstance(usage["input_tokens"], int) and isinstance(usage["output_tokens"], int)
     assert run.seconds < HANG_BOUND
+
+
+@pytest.mark.parametrize("mode", MODES)
+@pytest.mark.parametrize("name", RESUMED_WITHOUT_PREFILL)
+def test_node_sdk_gets_the_whole_answer_from_a_model_that_refuses_prefill(
+    runs: dict[tuple[str, str], Run], name: str, mode: str
+) -> None:
+    """F37: the resume asks by instruction; the final message is whole and valid."""
+    run = runs[(f"{NO_PREFILL_MODEL}+{name}", mode)]
+    assert run.returncode == 0 and run.out is not None, (run.stdout[:500], run.stderr[-1000:])
+    out = run.out
+    assert out["ok"], f"{name}: {out!r}"
+    body = no_prefill_request(name, mode == "stream")
+    want = expected_answer(body | {"model": NO_PREFILL_MODEL})
+    assert out["text"] == "".join(b["text"] for b in want["content"] if b["type"] == "text")
+    assert out["tool_inputs"] == [b["input"] for b in want["content"] if b["type"] == "tool_use"]
+    assert out["stop_reason"] == want["stop_reason"]

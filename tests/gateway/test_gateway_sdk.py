@@ -37,6 +37,9 @@ FAILING = {
     "close_in_text",
     "close_in_tool_call",
     "close_in_thinking",
+    "close_after_thinking",
+    "truncated_event",
+    "truncated_tool_input",
     "stall_before_first_byte",
     "stall_mid_stream",
     "stall_with_keepalives",
@@ -49,6 +52,7 @@ FAILING = {
 RESUMED_WHEN_TOOLS_OFFERED = frozenset(
     {
         "close_in_text",
+        "close_after_thinking",
         "eof_after_text_delta",
         "error_after_content",
         "error_text_after_content",
@@ -196,3 +200,50 @@ def test_a_resume_keeps_the_tool_call_that_followed_the_text(gw_url: str, name: 
     assert text_of(got) == want["content"][0]["text"]
     assert got.content[1].input == want["content"][1]["input"]
     assert got.stop_reason == "tool_use"
+
+
+# Every Claude model since 4.6 refuses prefill (F37, the simulator plays it for these names): each
+# of these cuts must still end as the whole answer, by instruction, thinking and tool calls too.
+NO_PREFILL_MODEL = "claude-sonnet-4-6"
+RESUMED_WITHOUT_PREFILL = [
+    "close_in_text_once",
+    "close_after_thinking_once",
+    "close_in_thinking_once",
+    "close_in_tool_call_once",
+    "truncated_event_once",
+    "truncated_tool_input_once",
+    "stall_mid_stream_once",
+]
+
+
+def no_prefill_request(name: str, stream: bool) -> dict[str, Any]:
+    body = request_for(name, stream)
+    return body | {"model": f"{NO_PREFILL_MODEL}+{name}"}
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+@pytest.mark.parametrize("name", RESUMED_WITHOUT_PREFILL)
+def test_a_cut_on_a_model_that_refuses_prefill_ends_as_the_whole_answer(
+    gw_url: str, name: str, stream: bool
+) -> None:
+    body = no_prefill_request(name, stream)
+    res = call(gw_url, name, stream, body)
+    assert res.error is None, f"{name}: {res.error!r}"
+    want = expected_answer(body | {"model": NO_PREFILL_MODEL})
+    got = res.message
+    assert [b.type for b in got.content] == [b["type"] for b in want["content"]]
+    assert all(b.signature for b in got.content if b.type == "thinking")
+    want_text = "".join(b["text"] for b in want["content"] if b["type"] == "text")
+    assert text_of(got) == want_text
+    assert [b.input for b in got.content if b.type == "tool_use"] == [
+        b["input"] for b in want["content"] if b["type"] == "tool_use"
+    ]
+    assert got.stop_reason == want["stop_reason"]
+
+
+def test_a_persistent_cut_on_a_model_that_refuses_prefill_names_the_cut(gw_url: str) -> None:
+    res = call(gw_url, "close_in_text", True, no_prefill_request("close_in_text", True))
+    assert isinstance(res.error, anthropic.APIError), repr(res.error)
+    message = str(res.error)
+    assert "connection broke mid-stream" in message
+    assert "prefill" not in message

@@ -325,13 +325,16 @@ def test_client_disconnect_closes_the_upstream_promptly(tmp_path: Path) -> None:
     assert elapsed < 0.5  # the target is 50 ms; this bound only catches a gateway that never closes
 
 
-@pytest.mark.parametrize(
-    "scenario, reason",
-    [
-        ("close_in_thinking", "a thinking block was already sent"),
-        ("close_in_text", "the resume limit (2) is used up"),
-    ],
-)
+def test_a_break_inside_thinking_every_time_is_an_http_error_nothing_was_sent(gw: str) -> None:
+    """Thinking is held until signed: a cut inside it leaves the client nothing, so after the
+    retries the client gets the real status instead of a 200 and a lone error event."""
+    status, _, raw = post(f"{gw}/v1/messages", body("claude-sonnet-4-5+close_in_thinking", tag="t"))
+    assert status == 502
+    error = orjson.loads(raw)["error"]
+    assert error["type"] == "api_error" and "connection broke" in error["message"]
+
+
+@pytest.mark.parametrize("scenario, reason", [("close_in_text", "the resume limit (2) is used up")])
 def test_an_unresumable_break_says_why_it_was_not_resumed(
     gw: str, scenario: str, reason: str
 ) -> None:

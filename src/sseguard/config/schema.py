@@ -146,6 +146,8 @@ class Deployment(_Model):
     anthropic_version: str = Field(default="2023-06-01", min_length=1)
     count_tokens: Literal["proxy", "estimate"] = "proxy"
     timeouts: DeploymentTimeouts = DeploymentTimeouts()
+    # How a cut answer is continued here (F37): prefill until refused or ignored, then instruct.
+    continuation: Literal["auto", "prefill", "instruct", "off"] = "auto"
 
     @model_validator(mode="before")
     @classmethod
@@ -332,6 +334,9 @@ class Route(_Model):
     # Only used in finalize mode, the one place an ending is invented (mid-stream rule 5).
     finalize_stop_reason: Literal["end_turn", "max_tokens", "stop_sequence"] = "end_turn"
     atomic_tools: Flag = True
+    # "hold": each thinking block is sent whole once signed, so a cut inside it is retried or
+    # resumed; "stream": live, and a cut inside a thinking block ends in an error.
+    thinking: Literal["hold", "stream"] = "hold"
     drop_events: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     # Keep each request's raw bytes (both directions, credentials removed) under observe.capture_dir.
     capture: Flag = False

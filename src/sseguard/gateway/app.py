@@ -43,6 +43,7 @@ from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.repair import Failure
+from sseguard.resilience.continuation import ContinuationMemory
 from sseguard.resilience.exchange import ClientRequest, Exchange
 from sseguard.upstream.client import UpstreamClient
 
@@ -70,6 +71,8 @@ class Gateway:
     ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
+        # What each deployment showed about continuing answers (F37), for every later request.
+        self.continuations = ContinuationMemory()
         server = config.server
         self.origins = Origins(
             server.cors_origins, answered_hosts(server.host, server.allowed_hosts)
@@ -253,7 +256,9 @@ class Gateway:
             rec.request_id,
         )
         capture = self._capture_for(route, scope, request) if route.capture else None
-        exchange = Exchange(self.client, self.config, route, request, rec, capture)
+        exchange = Exchange(
+            self.client, self.config, route, request, rec, capture, self.continuations
+        )
         try:
             if stream:
                 self.metrics.active.inc()

@@ -1,4 +1,4 @@
-"""Truthful endings for a stream that cannot be completed (FAULTS.md, mid-stream rules 2, 4 and 5).
+"""Truthful endings for a stream that cannot be completed (docs/faults.md, mid-stream rules 2, 4 and 5).
 
 ``error`` mode closes what the client holds open and ends with an ``event: error`` that says what
 failed and how much was delivered; ``finalize`` mode (opt-in) ends it as a complete message with the

@@ -24,7 +24,12 @@ from sseguard.protocol.render import render
 from sseguard.protocol.repair import Failure, Phase, Repairer
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
-from sseguard.resilience.continuation import continuation_body
+from sseguard.resilience.continuation import (
+    ContinuationMemory,
+    instruct_body,
+    prefill_body,
+    refuses_prefill,
+)
 from sseguard.resilience.pinger import Pinger
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
@@ -80,6 +85,8 @@ class Exchange:
     request: ClientRequest
     record: RequestRecord
     capture: Capture | None = None  # the route keeps raw bytes of this request
+    # How each deployment continues a cut answer (F37): shared by the gateway's requests.
+    continuations: ContinuationMemory = field(default_factory=ContinuationMemory)
     repairer: Repairer = field(init=False)
     resumes: int = 0
     outcome: str = "none"  # "complete", "resumed", "error", "finalized"
@@ -87,13 +94,18 @@ class Exchange:
     _deadline: float = 0.0
     _cause: Failure | None = None
     _last_status: int | None = None
+    _produced: bool = False  # some attempt's events reached the client
     _tap: UpstreamCapture | None = None
 
     def __post_init__(self) -> None:
         self.repairer = self._new_repairer()
 
     def _new_repairer(self) -> Repairer:
-        return Repairer(atomic_tools=self.route.atomic_tools, drop_events=self.route.drop_events)
+        return Repairer(
+            atomic_tools=self.route.atomic_tools,
+            hold_thinking=self.route.thinking == "hold",
+            drop_events=self.route.drop_events,
+        )
 
     async def run(self, sink: Sink) -> None:
         self._deadline = time.monotonic() + self.config.timeouts.total
@@ -120,25 +132,35 @@ class Exchange:
             rec.midstream = "resumed"
 
     async def _run(self, sink: Sink) -> None:
-        body = self.request.body
         continuing = False
+        cut: Failure | None = None  # what first broke the committed stream: the client's cause
         while True:
-            verdict = await self._try_chain(body, sink, continuing)
+            verdict = await self._try_chain(sink, continuing)
             r = self.repairer
             if r.ended:
                 self.outcome = "resumed" if self.resumes else "complete"
                 return
-            if not r.started:
-                # Every attempt failed before the client saw any part of a message.
+            if not self._produced:
+                # Every attempt failed before the client saw any part of a message (a held
+                # message_start or thinking block is no part of it).
                 assert verdict is not None
                 if not sink.committed:
                     raise verdict.error
                 self.outcome = "error"
-                await sink.write(finalize(r, "error", _failure_of(verdict)))
+                await sink.write(finalize(self._new_repairer(), "error", _failure_of(verdict)))
                 return
             cause = self._cause or r.failure
             if cause is None and verdict is not None:
                 cause = _failure_of(verdict)
+            if cut is not None and cause is not None:
+                # A resume that failed, maybe on a refusal sseguard itself caused: the client's
+                # error names what broke its stream first (F37).
+                again = (
+                    "it broke the same way again on resume"
+                    if cause.message == cut.message
+                    else f"the resume failed: {cause.message}"
+                )
+                cause = Failure(cut.fault, cut.error_type, f"{cut.message}; {again}")
             out_of_time = self._remaining() <= 0
             if out_of_time:
                 cause = _failure_of(self._total_timeout())
@@ -150,7 +172,8 @@ class Exchange:
                 and not out_of_time
             ):
                 self.resumes += 1
-                body = continuation_body(self.request.body, r.delivered_text)
+                if cut is None:
+                    cut = cause
                 continuing = True
                 self._cause = None
                 continue
@@ -170,16 +193,18 @@ class Exchange:
                 await sink.write(finalize(r, "error", cause))
             return
 
-    async def _try_chain(
-        self, body: dict[str, Any], sink: Sink, continuing: bool
-    ) -> verdicts.Verdict | None:
-        """Attempts over the route's deployments until one produces output; the last verdict if none."""
+    async def _try_chain(self, sink: Sink, continuing: bool) -> verdicts.Verdict | None:
+        """Attempts over the route's deployments until one produces output; the last verdict if
+        none. ``continuing``: each attempt asks for the rest of the delivered answer."""
         retry = self.config.retry
         last: verdicts.Verdict | None = None
         first = True
+        body = self.request.body
+        prefill = False
         for name in self.route.deployments:
             deployment = self.config.deployment(name)
-            for n in range(retry.max_attempts):
+            n = 0
+            while n < retry.max_attempts:
                 if self._remaining() <= 0:
                     return self._total_timeout()
                 if not first:
@@ -193,15 +218,31 @@ class Exchange:
                     await asyncio.sleep(wait)
                 first_attempt, first = first, False
                 if continuing:
-                    self.repairer.begin_continuation()
+                    strategy = self.continuations.strategy(deployment.name, deployment.continuation)
+                    if strategy == "off":
+                        last = last or _no_continuation(deployment.name)
+                        break
+                    prefill = strategy == "prefill"
+                    content = self.repairer.delivered_content()
+                    ask = prefill_body if prefill else instruct_body
+                    body = ask(self.request.body, content)
+                    self.repairer.begin_continuation(prefill=prefill)
                 elif not first_attempt:
                     # Nothing of the failed attempt reached the client; its findings still count.
                     self.record.add_anomalies(self.repairer.anomalies.counts())
                     self.repairer = self._new_repairer()
                 produced, verdict = await self._recorded_attempt(deployment, body, sink)
+                if prefill and self.repairer.restarted:
+                    # It answered the prefill afresh (the splice skipped the repeat): ask it by
+                    # instruction next time, which every model follows.
+                    self.continuations.learn(deployment.name, deployment.continuation)
                 if verdict is None or produced:
                     return verdict
+                if prefill and self._refused_prefill(verdict, deployment):
+                    first = True  # asked again at once, by instruction: no attempt was spent
+                    continue
                 last = verdict
+                n += 1
                 if not verdict.retry:
                     break
                 if verdict.wait is not None and verdict.wait > retry.retry_after_cap:
@@ -219,6 +260,7 @@ class Exchange:
         status: int | None = None
         try:
             produced, verdict = await self._attempt(deployment, body, sink)
+            self._produced = self._produced or produced
         finally:
             seconds = time.monotonic() - started
             status = self._last_status
@@ -423,6 +465,15 @@ class Exchange:
             conn.consumer = None
             watchdog.close()
 
+    def _refused_prefill(self, verdict: verdicts.Verdict, deployment: Deployment) -> bool:
+        """F37: the deployment refused the prefill sseguard sent; True when it is to be asked
+        again at once by instruction (its ``continuation`` is ``auto``)."""
+        error = verdict.error
+        if not refuses_prefill(error.status, error.error_type, error.message):
+            return False
+        self.record.add_anomalies({"F37": 1})
+        return self.continuations.learn(deployment.name, deployment.continuation)
+
     def _why_timed_out(self, timeouts: Timeouts, started: bool | list[Event]) -> str:
         """The timeout that ended a read, in words for the client and the log."""
         if self._deadline - time.monotonic() <= 0.001:
@@ -499,11 +550,9 @@ class Exchange:
         r = self.repairer
         if out_of_time:
             return "the total time limit is reached"
-        if r.thinking_sent:
-            return (
-                "a thinking block was already sent, and two generations' thinking cannot be spliced"
-            )
-        if not all(b.type == "text" for b in r.blocks):
+        if any(b.type == "thinking" and not b.signature for b in r.blocks):
+            return "an unsigned thinking block was already sent (thinking: stream)"
+        if not all(b.type in ("text", "thinking", "redacted_thinking") for b in r.blocks):
             return "a tool call or other non-text block was already sent"
         return f"the resume limit ({self.route.max_resumes}) is used up"
 
@@ -518,6 +567,11 @@ class Exchange:
 
 def _failure_of(verdict: verdicts.Verdict) -> Failure:
     return Failure(verdict.fault, verdict.error.error_type, verdict.error.message)
+
+
+def _no_continuation(deployment: str) -> verdicts.Verdict:
+    error = GatewayError(502, f"{deployment}: continuation is off for this deployment")
+    return verdicts.Verdict(error, "")
 
 
 def _unknown() -> Failure:

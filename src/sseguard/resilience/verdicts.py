@@ -1,6 +1,6 @@
 """What an upstream failure before commit means: retry here, try the next deployment, or answer.
 
-Pure: the rules of FAULTS.md F17-F19, F21, F26 as a function of status, headers and body bytes, and
+Pure: the rules of docs/faults.md F17-F19, F21, F26 as a function of status, headers and body bytes, and
 of the repair layer's ``Failure``. The async driver only acts on these verdicts.
 """
 
@@ -28,7 +28,7 @@ class Verdict:
     """``retry``: same deployment again after ``wait`` s; ``fall_back``: next deployment; else answer."""
 
     error: GatewayError
-    fault: str  # the FAULTS.md ID; "" when no upstream was at fault
+    fault: str  # the fault ID (docs/faults.md); "" when no upstream was at fault
     retry: bool = False
     fall_back: bool = False
     wait: float | None = None  # the upstream's retry-after, when it gave one

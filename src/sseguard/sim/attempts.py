@@ -7,22 +7,19 @@ from __future__ import annotations
 
 import hashlib
 from collections import OrderedDict
-from typing import Any
 
 import orjson
 
-from sseguard.sim.content import JSON, prefill_of
+from sseguard.sim.content import JSON, conversation_of
 
 DEFAULT_CAPACITY = 10_000
 
 
 def once_key(scenario: str, model: str, body: JSON) -> bytes:
-    """(scenario, model, messages without a trailing assistant prefill): a retry and a resume of
-    one conversation share the key; concurrent tests with other prompts do not."""
-    messages: Any = body.get("messages")
-    if isinstance(messages, list) and messages and prefill_of(body):
-        messages = messages[:-1]
-    raw = orjson.dumps([scenario, model, messages], option=orjson.OPT_SORT_KEYS)
+    """(scenario, model, messages before the answer): a retry and a resume of one conversation
+    share the key, whether the resume asks by prefill or by instruction; concurrent tests with
+    other prompts do not."""
+    raw = orjson.dumps([scenario, model, conversation_of(body)], option=orjson.OPT_SORT_KEYS)
     return hashlib.sha256(raw).digest()
 
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import orjson
 
+from sseguard.sim.models import prefill_support
+
 JSON = dict[str, Any]
 
 # Multi-byte on purpose: accents, CJK, emoji with ZWJ, RTL scripts, and one U+2028, which the clean
@@ -64,7 +66,10 @@ class Shape:
     input_tokens: int
     thinking: bool
     tools: tuple[JSON, ...]
-    prefill: str
+    prefill: (
+        str  # the answer so far: a trailing assistant turn, or the one an instruction continues
+    )
+    instructed: bool = False  # asked to continue its previous turn: it restates its last words
     huge_input: bool = False
     tool_calls: int = 1  # how many tool_use blocks a tool answer holds (parallel tool calls)
 
@@ -72,12 +77,18 @@ class Shape:
 def shape_of(body: JSON) -> Shape:
     thinking = body.get("thinking")
     tools = body.get("tools")
+    model = str(body.get("model") or "claude-sim")
+    instructed = continued_turn(body)
+    prefill = instructed if instructed is not None else prefill_of(body)
+    if instructed is None and prefill_support(model) == "restarts":
+        prefill = ""  # the server reads the conversation as if the prefill were not there
     return Shape(
-        model=str(body.get("model") or "claude-sim"),
+        model=model,
         input_tokens=estimate_tokens(body),
         thinking=isinstance(thinking, dict) and thinking.get("type") == "enabled",
         tools=tuple(t for t in tools if isinstance(t, dict)) if isinstance(tools, list) else (),
-        prefill=prefill_of(body),
+        prefill=prefill,
+        instructed=instructed is not None,
     )
 
 
@@ -111,10 +122,45 @@ def prefill_of(body: JSON) -> str:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return ""
+    return _assistant_text(messages[-1]) or ""
+
+
+def continued_turn(body: JSON) -> str | None:
+    """The text of the assistant turn a trailing user turn asks to continue (it says
+    "continue"), else None: how the simulator's models follow such an instruction."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or len(messages) < 2:
+        return None
     last = messages[-1]
-    if not isinstance(last, dict) or last.get("role") != "assistant":
-        return ""
-    content = last.get("content")
+    if not isinstance(last, dict) or last.get("role") != "user":
+        return None
+    if "continue" not in _text(last.get("content")).lower():
+        return None
+    return _assistant_text(messages[-2])
+
+
+def conversation_of(body: JSON) -> list[Any]:
+    """The messages before the answer: without a trailing prefill, or without the turn an
+    instruction continues and the instruction (a retry and a resume share it)."""
+    messages = body.get("messages")
+    if not isinstance(messages, list):
+        return []
+    if continued_turn(body) is not None:
+        return messages[:-2]
+    if messages and prefill_of(body):
+        return messages[:-1]
+    return messages
+
+
+def _assistant_text(message: Any) -> str | None:
+    """An assistant message's text (string or text blocks); None for any other message."""
+    if not isinstance(message, dict) or message.get("role") != "assistant":
+        return None
+    return _text(message.get("content"))
+
+
+def _text(content: Any) -> str:
+    """A message content's text: the string, or its text blocks joined."""
     if isinstance(content, str):
         return content
     if isinstance(content, list):
@@ -165,16 +211,25 @@ def answer_text(shape: Shape) -> str:
     return TOOL_LEAD_TEXT if shape.tools else CANONICAL_TEXT
 
 
-def continuation(text: str, prefill: str) -> str:
+def continuation(text: str, prefill: str, *, restate: bool = False) -> str:
     """The prefill rule: continue after the longest common prefix of the canonical text and the
     prefill. A prefill the text starts with gets exactly the rest; one that diverges, or runs past
     the text into the tool-use phase, gets the canonical remainder after the part that matched.
+    ``restate``: as a model asked to continue its previous turn often does, begin again at the
+    word before the one the cut split (at least one whole word repeated).
     """
     n = 0
     for a, b in zip(text, prefill, strict=False):
         if a != b:
             break
         n += 1
+    if restate and n:
+        while n and text[n - 1].isalnum():  # the word the cut split, if any
+            n -= 1
+        while n and not text[n - 1].isalnum():
+            n -= 1
+        while n and text[n - 1].isalnum():  # the whole word before it
+            n -= 1
     return text[n:]
 
 
@@ -190,9 +245,10 @@ def build_message(shape: Shape) -> JSON:
     answer. A tool answer's ``tool_use`` block is always complete, also in a continuation.
     """
     content: list[JSON] = []
-    if shape.thinking and not shape.prefill:
+    if shape.thinking and (shape.instructed or not shape.prefill):
+        # An instructed continuation is a new turn, and the model thinks before it again.
         content.append({"type": "thinking", "thinking": THINKING_TEXT, "signature": SIGNATURE})
-    text = continuation(answer_text(shape), shape.prefill)
+    text = continuation(answer_text(shape), shape.prefill, restate=shape.instructed)
     if text:
         content.append({"type": "text", "text": text})
     for n in range(shape.tool_calls if shape.tools else 0):

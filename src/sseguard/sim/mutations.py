@@ -1,7 +1,7 @@
 """The vocabulary of faults: small functions that turn a clean response draft into a faulty one, and
 the Anthropic Messages dialect they were first written for.
 
-Pure: they build new drafts and never do I/O. Each names the FAULTS.md rows it serves; the catalogue in
+Pure: they build new drafts and never do I/O. Each names the fault IDs (docs/faults.md) it serves; the catalogue in
 ``scenarios.py`` composes them. Most work on any dialect's draft; ``openai.py`` adds the few that
 only chat.completions needs.
 """
@@ -181,6 +181,24 @@ def glue(match: Match, nth: int = 3) -> Mutation:
         glued = (
             frame_bytes(first, Style(), 0).rstrip(b"\n") + b"    " + frame_bytes(second, Style(), 0)
         )
+        return replace(draft, items=(*draft.items[:at], Raw(glued), *draft.items[at + 2 :]))
+
+    return sse_only(apply)
+
+
+def truncate_into_next(match: Match, nth: int = 3) -> Mutation:
+    """F39 as seeds/02 shows it: an event's JSON cut inside its last string, and the next event's
+    ``event:`` line glued on where the rest should be. The piece in between is lost for good."""
+
+    def apply(draft: Draft) -> Draft:
+        at = _nth(draft.items, match, nth)
+        if at + 1 >= len(draft.items):
+            raise NotApplicable("the event to truncate is the last one")
+        first, second = draft.items[at], draft.items[at + 1]
+        assert isinstance(first, Frame) and isinstance(second, Frame)
+        head = frame_bytes(first, Style(), 0).rstrip(b"\n")
+        cut = head[: head.rindex(b'"') - 1]  # inside the string: its last character and '"}}' go
+        glued = cut + frame_bytes(second, Style(), 0)
         return replace(draft, items=(*draft.items[:at], Raw(glued), *draft.items[at + 2 :]))
 
     return sse_only(apply)

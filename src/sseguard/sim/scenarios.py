@@ -1,4 +1,4 @@
-"""The scenario catalogues: one named entry per FAULTS.md row or more for /v1/messages, the ``oa_``
+"""The scenario catalogues: one named entry per fault ID (docs/faults.md) or more for /v1/messages, the ``oa_``
 scenarios for /v1/chat/completions, scenario selection, and the pure step from (scenario, request) to
 a ``Plan``. Pure data and functions: no I/O, no aiohttp.
 
@@ -12,7 +12,8 @@ import hashlib
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sseguard.sim.content import build_message, force, shape_of
+from sseguard.sim.content import JSON, build_message, force, shape_of
+from sseguard.sim.models import PREFILL_REFUSAL, prefill_support
 from sseguard.sim.mutations import (
     MESSAGES,
     TEXT_ERROR,
@@ -52,6 +53,7 @@ from sseguard.sim.mutations import (
     sse_only,
     stall_first,
     tool_start_without_input,
+    truncate_into_next,
     with_header,
     with_pings,
     with_signature,
@@ -91,10 +93,10 @@ NOT_APPLIED_HEADER = "x-sim-not-applied"
 
 @dataclass(frozen=True, slots=True)
 class Scenario:
-    """A named way to answer: which FAULTS.md row it plays and how it damages the clean answer."""
+    """A named way to answer: which fault ID it plays and how it damages the clean answer."""
 
     name: str
-    fault: str  # the FAULTS.md ID; "-" for the healthy fixtures
+    fault: str  # the fault ID (docs/faults.md); "-" for the healthy fixtures
     description: str
     mutations: tuple[Mutation, ...] = ()
     chunking: str = "event"
@@ -485,6 +487,26 @@ _BASE: tuple[Scenario, ...] = (
         thinking=True,
     ),
     _s(
+        "close_after_thinking",
+        "F20",
+        "TCP close in the text that follows a complete, signed thinking block",
+        cut(TEXT, 8, Tail.ABORT),
+        thinking=True,
+    ),
+    _s(
+        "truncated_event",
+        "F39",
+        "a text delta's JSON cut mid-string with the next event's `event:` line glued on (seeds/02)",
+        truncate_into_next(TEXT, 8),
+    ),
+    _s(
+        "truncated_tool_input",
+        "F39",
+        "an input_json_delta cut mid-string with the next event glued on, as seeds/02 shows it",
+        truncate_into_next(TOOL_INPUT, 3),
+        tool=True,
+    ),
+    _s(
         "stall_before_first_byte",
         "F21",
         "no status line, no byte, until the client goes away (cap 10 minutes)",
@@ -564,7 +586,7 @@ _BASE: tuple[Scenario, ...] = (
 
 CONTENT = carries("content")
 
-# POST /v1/chat/completions: each stands nearest to the FAULTS.md row it names.
+# POST /v1/chat/completions: each stands nearest to the fault ID it names.
 _OPENAI: tuple[Scenario, ...] = (
     _oa(
         "oa_clean",
@@ -685,6 +707,11 @@ _ONCE = (
     "error_before_content",
     "error_untyped",
     "close_in_text",
+    "close_in_thinking",
+    "close_after_thinking",
+    "close_in_tool_call",
+    "truncated_event",
+    "truncated_tool_input",
     "stall_before_first_byte",
     "stall_mid_stream",
     "stall_with_keepalives",
@@ -741,6 +768,17 @@ def split_model(model: str) -> tuple[str, str | None]:
     return base, (spec if sep else None)
 
 
+def _refused_prefill(body: JSON) -> bool:
+    messages = body.get("messages")
+    return (
+        prefill_support(str(body.get("model", ""))) == "refuses"
+        and isinstance(messages, list)
+        and bool(messages)
+        and isinstance(messages[-1], dict)
+        and messages[-1].get("role") == "assistant"
+    )
+
+
 def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> Plan:
     """The exact answer to a request; a ``_once`` scenario answers cleanly after the first attempt."""
     scenario, dialect = selection.scenario, selection.scenario.dialect
@@ -756,7 +794,10 @@ def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> P
     base = Draft(ask=ask, dialect=dialect, message=message, status=200, headers=(), items=())
     draft = clean_draft(ask.stream, base)
     skipped = 0
-    if not scenario.once or first_attempt:
+    if _refused_prefill(dialect.as_messages(ask.body)):
+        # F37: these models answer nothing to a conversation that ends with their own turn.
+        draft = http_error(400, "invalid_request_error", PREFILL_REFUSAL)(draft)
+    elif not scenario.once or first_attempt:
         for mutation in scenario.mutations:
             try:
                 draft = mutation(draft)
