@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
+import tracemalloc
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -575,6 +576,45 @@ def test_f09_bom_does_not_count_toward_bound() -> None:
     stream = BOM + frame
     for chunks in chunkings(stream):
         assert fields(decode(chunks, max_event_size=len(frame))) == [E("1234")], chunks
+
+
+def _peak_allocated(run: Callable[[], object]) -> int:
+    """The most memory ``run`` held allocated at once, beyond what existed before it."""
+    tracemalloc.start()
+    try:
+        run()
+    except SSEEventTooLarge:
+        pass
+    finally:
+        _, peak = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+    return peak
+
+
+def test_f09_a_long_line_is_refused_without_copying_it() -> None:
+    # The bound is what a gateway's memory per stream rests on (an upstream body inflating a
+    # thousandfold reaches it in milliseconds): the refusal once copied the held line twice to
+    # quote its first 80 bytes.
+    limit = 8 * 1024 * 1024
+    decoder = SSEDecoder(max_event_size=limit)
+    decoder.feed(b"data: " + b"x" * (limit - 1024))
+    peak = _peak_allocated(lambda: decoder.feed(b"x" * 4096))
+    assert peak < 1.5 * limit  # the held line grown once, never copied
+    with pytest.raises(SSEEventTooLarge) as info:
+        decoder.feed(b"x")
+    assert info.value.head == b"data: " + b"x" * 74
+
+
+def test_f09_a_block_ended_past_the_bound_is_refused_without_joining_it() -> None:
+    limit = 8 * 1024 * 1024
+    line = b"data: 123456789\n"
+    decoder = SSEDecoder(max_event_size=limit)
+    decoder.feed(line * ((limit - 4096) // len(line)))
+    peak = _peak_allocated(lambda: decoder.feed(line * 512 + b"\n"))
+    assert peak < 1024 * 1024  # it was once joined (8 MiB, twice) before it was measured
+    with pytest.raises(SSEEventTooLarge) as info:
+        decoder.feed(b"")
+    assert info.value.head == (line * 6)[:80]
 
 
 def test_f09_default_bound() -> None:

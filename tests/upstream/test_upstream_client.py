@@ -21,7 +21,9 @@ import pytest
 
 from sseguard.upstream.client import UpstreamClient, UpstreamUnreachable
 from sseguard.upstream.connection import HIGH_WATER, Connection, UpstreamBroken
+from sseguard.upstream.encoding import PIECE
 from sseguard.upstream.request import UpstreamRequest
+from upstream.test_encoding import GIB, gzip_bomb
 
 TIME_BOUND = 10.0  # detects hangs only
 
@@ -528,6 +530,92 @@ def test_hand_back_wakes_the_reader_once_and_the_body_goes_on() -> None:
         conn.data_received(_frame(b"queued") + b"0\r\n\r\n")
         assert await conn.read() == b"queued"
         assert await conn.read() == b""
+
+    run(main())
+
+
+async def _gzip_streaming() -> tuple[Connection, _Transport]:
+    conn = Connection(asyncio.get_running_loop(), "k")
+    transport = _Transport()
+    conn.connection_made(transport)
+    conn.request(b"")
+    conn.data_received(
+        b"HTTP/1.1 200 OK\r\ncontent-encoding: gzip\r\ntransfer-encoding: chunked\r\n\r\n"
+    )
+    await conn.response_head()
+    return conn, transport
+
+
+def test_a_gzip_bomb_is_inflated_no_faster_than_it_is_read() -> None:
+    """1 MiB of gzip that inflates to 1 GiB, in one read of the socket: it was inflated into the
+    queue whole. Now inflating stops past the high-water mark, with the socket paused, and
+    each read inflates the next pieces."""
+
+    async def main() -> None:
+        conn, transport = await _gzip_streaming()
+        conn.data_received(_frame(gzip_bomb(b"\x00", GIB)))
+        assert HIGH_WATER < len(conn.queued()) <= HIGH_WATER + PIECE
+        assert not transport.reading
+        assert not conn.divert(lambda chunk: True)  # what waits to be inflated comes first
+        for _ in range(16):
+            data = await conn.read()
+            assert 0 < len(data) <= HIGH_WATER + PIECE and data == bytes(len(data))
+            assert not transport.reading  # the compressed rest is not inflated yet
+        conn.close()
+
+    run(main())
+
+
+def test_a_diverted_gzip_body_reaches_the_consumer_piece_by_piece() -> None:
+    """The consumer sees bounded pieces, and once it hands the body back (as the gateway does
+    when an event grows past its bound, F09) inflating stops at the high-water mark."""
+
+    async def main() -> None:
+        conn, transport = await _gzip_streaming()
+        taken: list[int] = []
+
+        def consume(chunk: bytes) -> bool:
+            taken.append(len(chunk))
+            if sum(taken) >= 1 << 20:
+                conn.hand_back()
+            return True
+
+        assert conn.divert(consume)
+        conn.data_received(_frame(gzip_bomb(b"\x00", GIB)))
+        assert max(taken) == PIECE and sum(taken) == 1 << 20
+        assert HIGH_WATER < len(conn.queued()) <= HIGH_WATER + PIECE
+        assert not transport.reading
+        conn.close()
+
+    run(main())
+
+
+def test_a_gzip_stream_that_inflates_past_the_high_water_mark_arrives_whole() -> None:
+    """Paused and resumed as the reader takes the pieces, and the connection goes back to the
+    pool at the body's end, reading again."""
+    plain = b"".join(b'event: ping\ndata: {"n": %d}\n\n' % n for n in range(100_000))
+    packed = gzip.compress(plain)
+    assert len(packed) > HIGH_WATER and len(plain) > 10 * len(packed)
+    script = Script(
+        lambda n: (
+            response(packed, "content-encoding: gzip", f"content-length: {len(packed)}"),
+            False,
+        )
+    )
+
+    async def main() -> None:
+        async with scripted(script) as url:
+            client = UpstreamClient(connect_timeout=5)
+            for _ in range(2):
+                resp = await client.send(req(url), header_timeout=TIME_BOUND)
+                out = bytearray()
+                while chunk := await resp.read_chunk():
+                    assert len(chunk) <= HIGH_WATER + PIECE
+                    out += chunk
+                assert out == plain
+                resp.release()
+            await client.close()
+        assert script.connections == 1
 
     run(main())
 

@@ -401,26 +401,37 @@ class _Probe:
     ) -> AsyncIterator[bytes]:
         """Body chunks as they come, decoded; ``TimeoutError`` after --timeout of silence, where
         a chunk the caller found ``quiet`` (keep-alive comments only) does not break it;
-        ``zlib.error`` for a corrupt compressed body."""
+        ``zlib.error`` for a corrupt compressed body. A compressed chunk comes out inflated
+        piece by piece, so a caller that stops (its analysis failed, F09) stops the inflating:
+        a body that inflates a thousandfold is never whole in memory."""
         heard = time.monotonic()
         while True:
             if time.monotonic() - sent > MAX_DURATION:
                 raise _Capped
             async with asyncio.timeout(self._left(heard)):
                 chunk = await resp.content.readany()
-            if not chunk:
-                tail = decoder.flush() if decoder is not None else b""
-                if tail:
-                    yield tail
-                return
-            if decoder is not None:
-                chunk = decoder.feed(chunk)
-                if not chunk:  # compressed bytes that decode to nothing yet: still no silence
+            if decoder is None:
+                if not chunk:
+                    return
+                yield chunk
+                if not quiet():
                     heard = time.monotonic()
-                    continue
-            yield chunk
-            if not quiet():
+                continue
+            if chunk:
+                decoder.feed(chunk)
+            else:
+                decoder.end()
+            piece = decoder.read()
+            if chunk and not piece:  # compressed bytes that decode to nothing yet: no silence
                 heard = time.monotonic()
+                continue
+            while piece:
+                yield piece
+                if not quiet():
+                    heard = time.monotonic()
+                piece = decoder.read()
+            if not chunk:
+                return
 
     def _left(self, heard: float) -> float:
         return max(0.0, self.options.timeout - (time.monotonic() - heard))

@@ -254,29 +254,26 @@ class SSEDecoder:
                 # Blocks that hold an id: line never take the fast path, so every change of the
                 # ID reaches a blank line here.
                 self._dispatched_id = self._last_id
+                size = len(self._pending) + after - block_from
+                if size > self._max:
+                    # Comments and data-less blocks are held all the same; whether they trip the
+                    # bound must not depend on where the reads were cut. Measured before the
+                    # block is joined: an oversized one is never copied whole.
+                    head = self._pending[:80] + buf[block_from : min(after, block_from + 80)]
+                    self._error = SSEEventTooLarge(self._max, size, bytes(head[:80]), events)
+                    raise self._error
                 if data:
                     raw = buf[block_from:after]
                     if self._pending:
                         raw = bytes(self._pending) + raw
                         self._pending = bytearray()
-                    if len(raw) > self._max:
-                        self._error = SSEEventTooLarge(self._max, len(raw), raw[:80], events)
-                        raise self._error
                     events.append(self._make_event(raw))
                     data = self._data = []
                     self._event = None
                     self._retry = None
-                else:
-                    size = len(self._pending) + after - block_from
-                    if size > self._max:
-                        # Comments and data-less blocks are held all the same; whether they trip
-                        # the bound must not depend on where the reads were cut.
-                        head = (bytes(self._pending) + buf[block_from:after])[:80]
-                        self._error = SSEEventTooLarge(self._max, size, head, events)
-                        raise self._error
-                    if self._event is not None or self._retry is not None or self._pending:
-                        self._reset_block()
-                        data = self._data
+                elif self._event is not None or self._retry is not None or self._pending:
+                    self._reset_block()
+                    data = self._data
                 block_from = after
             else:
                 self._line(line)
@@ -298,7 +295,7 @@ class SSEDecoder:
     def _check_size(self, events: list[SSEEvent]) -> None:
         size = len(self._pending) + len(self._buf)
         if size > self._max:
-            head = (bytes(self._pending) + bytes(self._buf))[:80]
+            head = bytes((self._pending[:80] + self._buf[:80])[:80])  # not a copy of it all
             self._error = SSEEventTooLarge(self._max, size, head, events)
             raise self._error
 

@@ -12,7 +12,11 @@ body chunk to a plain callback inside ``data_received`` (the gateway repairs and
 client right there), until the callback declines one or ``hand_back()`` wakes the reader.
 
 Flow control: past ``HIGH_WATER`` bytes unread, the socket stops being read until the reader
-catches up, so a slow client never makes the gateway buffer an upstream's whole answer.
+catches up, so a slow client never makes the gateway buffer an upstream's whole answer. The same
+holds for a compressed body's inflated bytes: they are inflated piece by piece (``BodyDecoder``)
+only while fewer than ``HIGH_WATER`` wait unread, and the compressed rest waits with the socket
+paused, so a body that inflates a thousandfold (a gzip bomb) never inflates faster than the
+reader takes it, and the reader's bound on one event (F09) stops it.
 """
 
 from __future__ import annotations
@@ -113,6 +117,8 @@ class Connection(asyncio.Protocol):
     def request(self, head_and_body: bytes) -> None:
         """Send one request; ``response_head()`` then waits for its status and headers."""
         assert self.transport is not None
+        if self._paused:  # the last answer's reader stopped short of its end
+            self.transport.resume_reading()
         self._reset()
         self.transport.write(head_and_body)
 
@@ -121,11 +127,18 @@ class Connection(asyncio.Protocol):
 
     def divert(self, consumer: Callable[[bytes], bool]) -> bool:
         """Give the body's next chunks to ``consumer`` as they arrive instead of queueing them;
-        refused (False) while chunks are queued, which must be read first to keep their order.
+        refused (False) while chunks are queued or compressed bytes wait to be inflated, which
+        must be read first to keep their order.
 
         A chunk the consumer declines (returns False) is queued as usual, and the consumer is
         dropped: from then on ``read()`` has the body again, until the next ``divert``."""
-        if self._chunks or self._error is not None or self._complete:
+        decoder = self._decoder
+        if (
+            self._chunks
+            or self._error is not None
+            or self._complete
+            or (decoder is not None and decoder.pending)
+        ):
             return False
         self.consumer = consumer
         return True
@@ -155,6 +168,15 @@ class Connection(asyncio.Protocol):
             if self._handed_back:
                 self._handed_back = False
                 return b""
+            decoder = self._decoder
+            if decoder is not None:
+                if decoder.pending:
+                    self._inflate(decoder)  # queues a piece, or ends in an error or with none left
+                    continue
+                if self._paused and self.transport is not None:
+                    # All that came is inflated and read, to no bytes: read the socket again.
+                    self._paused = False
+                    self.transport.resume_reading()
             if self._error is not None:
                 raise self._error
             if self._complete:
@@ -169,8 +191,10 @@ class Connection(asyncio.Protocol):
         chunks.clear()
         self._buffered = 0
         if self._paused and self.transport is not None:
-            self._paused = False
-            self.transport.resume_reading()
+            decoder = self._decoder
+            if decoder is None or not decoder.pending:  # else the next read inflates more first
+                self._paused = False
+                self.transport.resume_reading()
         return data
 
     def close(self) -> None:
@@ -208,7 +232,10 @@ class Connection(asyncio.Protocol):
             if self._sized:
                 self._fail("the upstream closed the connection mid-body")
             else:
-                self._finish()  # a body without length or chunks ends with the connection
+                # A body without length or chunks ends with the connection.
+                if self._decoder is not None:
+                    self._decoder.end()
+                self._finish()
 
     # httptools callbacks
 
@@ -238,27 +265,48 @@ class Connection(asyncio.Protocol):
     def on_body(self, body: bytes) -> None:
         decoder = self._decoder
         if decoder is not None:
-            try:
-                body = decoder.feed(body)
-            except zlib.error as exc:
-                self._fail(
-                    f"the upstream's {self.headers['content-encoding']} body is corrupt: {exc}"
-                )
-                self.close()
-                return
-        if not body:
+            decoder.feed(body)
+            self._inflate(decoder)
             return
         consumer = self.consumer
         if consumer is not None:
             if consumer(body):
                 return
             self.consumer = None
+        self._queue(body)
+
+    def _queue(self, body: bytes) -> None:
+        """Keep body bytes for ``read()``; past ``HIGH_WATER`` unread, stop reading the socket."""
         self._chunks.append(body)
         self._buffered += len(body)
         if self._buffered > HIGH_WATER and not self._paused and self.transport is not None:
             self._paused = True
             self.transport.pause_reading()
         self._wake()
+
+    def _inflate(self, decoder: BodyDecoder) -> None:
+        """Hand on inflated pieces while the consumer takes them or fewer than ``HIGH_WATER``
+        bytes wait unread; the compressed rest stays in the decoder, with the socket paused
+        until ``read()`` has taken it all."""
+        while self._buffered <= HIGH_WATER:
+            try:
+                piece = decoder.read()
+            except zlib.error as exc:
+                # Even after the body's last byte arrived: inflating trails the bytes.
+                self._complete = False
+                self._fail(
+                    f"the upstream's {self.headers['content-encoding']} body is corrupt: {exc}"
+                )
+                self.close()
+                return
+            if not piece:
+                return
+            consumer = self.consumer
+            if consumer is not None:
+                if consumer(piece):
+                    continue
+                self.consumer = None
+            self._queue(piece)
 
     @property
     def stale_encoding(self) -> str | None:
@@ -269,10 +317,10 @@ class Connection(asyncio.Protocol):
     def on_message_complete(self) -> None:
         # Asked now: once this callback returns, the parser has reset and says False.
         self._keep_alive = self.parser.should_keep_alive()
-        if self._decoder is not None:
-            tail = self._decoder.flush()
-            if tail:
-                self._chunks.append(tail)
+        decoder = self._decoder
+        if decoder is not None:
+            decoder.end()
+            self._inflate(decoder)
         self._finish()
 
     def _finish(self) -> None:
