@@ -1,7 +1,8 @@
 """The request sent upstream for a client's request: URL, headers and body for one deployment.
 
 Pure. The only place that knows which client headers travel on (F28) and which never do (hop-by-hop
-headers, the client's credentials unless the deployment passes them through).
+headers, the client's credentials unless the deployment passes them through), and what of the
+history an Anthropic-style deployment would refuse (unsigned thinking, F27: ``history``).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import orjson
 
 from sseguard.config import Deployment
 from sseguard.translate.messages_to_chat import chat_request
+from sseguard.upstream.history import drop_unsigned_thinking
 
 # Client headers forwarded as they are; everything else is dropped (credentials are re-added by
 # the deployment's auth style, content-length and encodings are the HTTP client's business).
@@ -24,6 +26,8 @@ class UpstreamRequest:
     url: str
     headers: dict[str, str]
     body: bytes
+    # Thinking blocks without a signature left out of the history (F27), for the request record.
+    unsigned_thinking: int = 0
 
 
 CHARS_PER_TOKEN = 4  # a rough mean for English text and JSON; an estimate is labelled as one
@@ -63,6 +67,8 @@ def build(
     """``path`` is the client's path (``/v1/messages``); the query string is kept (``?beta=true``).
 
     Raises ``TranslationError`` when an OpenAI-compatible deployment cannot express the request.
+    An OpenAI-compatible deployment needs no ``history`` rule: chat.completions has no place for
+    thinking, so the translation leaves all of it out, signed or not.
     """
     if deployment.kind == "openai-compatible":
         return _openai(deployment, path, client_headers, body)
@@ -75,12 +81,17 @@ def build(
     headers.update(deployment.headers)
     headers.update(deployment.auth_headers(client_key(client_headers)))
     data = b""
+    dropped = 0
     if body is not None:
         if isinstance(body.get("model"), str):
             body = {**body, "model": deployment.upstream_model(body["model"])}
+        if isinstance(body.get("messages"), list):
+            messages, dropped = drop_unsigned_thinking(body["messages"])
+            if dropped:
+                body = {**body, "messages": messages}
         data = orjson.dumps(body)
         headers["content-type"] = "application/json"
-    return UpstreamRequest(url, headers, data)
+    return UpstreamRequest(url, headers, data, dropped)
 
 
 def _openai(
