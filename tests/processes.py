@@ -140,6 +140,7 @@ def gateway_config(
         "connect": "2",
         "first_event": "4",
         "idle": "4",
+        "progress": "4",
         "total": "60",
         "ping_interval": "1",
         **overrides,

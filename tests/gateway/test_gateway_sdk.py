@@ -43,6 +43,7 @@ FAILING = {
     "stall_before_first_byte",
     "stall_mid_stream",
     "stall_with_keepalives",
+    "stall_with_pings",
     "html_200",
     "html_502",
 }
@@ -59,6 +60,7 @@ RESUMED_WHEN_TOOLS_OFFERED = frozenset(
         "spliced_generation",
         "stall_mid_stream",
         "stall_with_keepalives",
+        "stall_with_pings",
     }
 )
 # Played in the disconnect tests: it never ends by design (F36).

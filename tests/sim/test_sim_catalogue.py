@@ -252,6 +252,12 @@ CHECKS: dict[str, Callable[[Plan], bool]] = {
     "truncated_tool_input": truncated("input_json_delta"),
     "stall_before_first_byte": lambda p: isinstance(p.steps[0], Stall) and p.abort,
     "stall_mid_stream": lambda p: isinstance(p.steps[-1], Stall) and last_delta(p) == "text_delta",
+    "stall_with_pings": lambda p: (
+        isinstance(p.steps[-1], Loop)
+        and p.steps[-1].data == b'event: ping\ndata: {"type":"ping"}\n\n'
+        and last_delta(p) == "text_delta"
+        and p.abort
+    ),
     "stall_with_keepalives": lambda p: (
         isinstance(p.steps[-1], Loop)
         and p.steps[-1].data == b": keep-alive\n\n"

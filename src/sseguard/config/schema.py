@@ -127,6 +127,7 @@ class DeploymentTimeouts(_Model):
     connect: Seconds | None = None
     first_event: Seconds | None = None
     idle: Seconds | None = None
+    progress: Seconds | None = None
 
 
 class Deployment(_Model):
@@ -353,18 +354,39 @@ class Route(_Model):
         return fnmatch.fnmatchcase(model, self.match)
 
 
+DEFAULT_PROGRESS = 120.0  # seconds without content: see Timeouts.progress
+
+
 class Timeouts(_Model):
     """F21/F22. ``first_event`` is long because a long prompt takes time to its first event."""
 
     connect: Seconds = 10.0
     first_event: Seconds = 60.0
     idle: Seconds = 30.0
+    # Time without content once the stream started (F38): pings and keep-alive comments keep a
+    # stream idle-alive but are no progress. Long enough for a server tool to run (see
+    # docs/configuration.md), short of the total.
+    progress: Seconds = DEFAULT_PROGRESS
     total: Seconds = 600.0
     ping_interval: Seconds = 10.0
 
+    @model_validator(mode="before")
+    @classmethod
+    def _progress_default(cls, data: Any) -> Any:
+        """An unset progress limit is at most the total one: a short ``total`` alone is valid."""
+        if isinstance(data, dict) and "progress" not in data and "total" in data:
+            total = data["total"]
+            if (
+                isinstance(total, int | float)
+                and not isinstance(total, bool)
+                and total < DEFAULT_PROGRESS
+            ):
+                data = {**data, "progress": total}
+        return data
+
     @model_validator(mode="after")
     def _within_total(self) -> Self:
-        for name in ("connect", "first_event", "idle"):
+        for name in ("connect", "first_event", "idle", "progress"):
             if getattr(self, name) > self.total:
                 raise ValueError(f"{name} is longer than total")
         return self

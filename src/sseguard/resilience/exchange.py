@@ -31,6 +31,7 @@ from sseguard.resilience.continuation import (
     refuses_prefill,
 )
 from sseguard.resilience.pinger import Pinger
+from sseguard.resilience.relay import Diversion, Relay
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
 from sseguard.translate.errors import TranslationError
@@ -290,6 +291,9 @@ class Exchange:
             )
         except TranslationError as exc:
             return False, verdicts.for_untranslatable(deployment.name, str(exc))
+        if req.unsigned_thinking and len(self.record.attempts) == 0:
+            # The client's history held thinking no signature vouches for (F27): left out.
+            self.record.add_anomalies({"F27": req.unsigned_thinking})
         started = time.monotonic()
         self._last_status = None
         cap = None
@@ -369,11 +373,6 @@ class Exchange:
         held: list[Event] = []
         produced = False
         first_deadline = started + timeouts.first_event
-        idle = timeouts.idle
-        # When the idle timeout ends: moved by every read that carried an event or part of one,
-        # not by keep-alive comments, which a stalled upstream (or a proxy before it) can send
-        # forever while the client waits for an answer that is not coming (F21).
-        idle_deadline = 0.0
         watchdog = Watchdog()
         read = resp.read_chunk
         feed = pipe.feed
@@ -381,43 +380,25 @@ class Exchange:
         rec = self.record
         tap = self._tap.raw if self._tap is not None and self.capture is not None else None
         conn = resp.connection
-        can_write_now = sink.can_write_now  # looked up again when the sink has committed
-        write_now = sink.write_now
-        deadline = self._deadline
-        over: list[Exception | None] = []  # why consume handed the body back: None, or an error
-
-        def consume(chunk: bytes) -> bool:
-            nonlocal idle_deadline
-            if not can_write_now():
-                return False  # the loop awaits the write, which waits for the client
-            rec.bytes_in += len(chunk)
-            try:
-                events = feed(chunk)
-                if events:
-                    write_now(events)
-            except Exception as exc:  # raised again in the request's task, not in the event loop
-                over.append(exc)
-                conn.hand_back()
-                return True
-            if not pipe.quiet:
-                # The loop armed the watchdog for this read in the same terms, so this only
-                # moves its deadline later, which needs no call.
-                idle_deadline = until = time.monotonic() + idle
-                watchdog.deadline = until if until < deadline else deadline
-            if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
-                over.append(None)
-                conn.hand_back()
-            return True
-
+        relay = Relay(
+            pipe,
+            conn,
+            watchdog,
+            rec,
+            can_write_now=sink.can_write_now,
+            write_now=sink.write_now,
+            idle=timeouts.idle,
+            progress=timeouts.progress,
+            deadline=self._deadline,
+        )
+        moved = relay.moved
+        done, raised = Diversion.DONE, Diversion.RAISED
         try:
             while True:
                 # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
                 now = time.monotonic()
-                if not pipe.quiet:  # the last read carried an event (or there was none yet)
-                    idle_deadline = now + idle
-                until = idle_deadline if produced or held else first_deadline
-                if until > deadline:
-                    until = deadline
+                moved(now)
+                until = relay.until(now, produced or bool(held), first_deadline)
                 watchdog.arm(until - now if until > now else 0.0)
                 try:
                     try:
@@ -427,7 +408,8 @@ class Exchange:
                 except asyncio.CancelledError:
                     if not watchdog.consume():
                         raise
-                    r.fail("F21", "timeout_error", self._why_timed_out(timeouts, produced or held))
+                    why = self._why_timed_out(timeouts, relay, produced or bool(held))
+                    r.fail("F21", "timeout_error", why)
                     return produced, False
                 except OSError as exc:
                     events = pipe.close()
@@ -438,9 +420,11 @@ class Exchange:
                         r.fail("F20", "api_error", self._cause.message)
                     produced = await self._deliver(sink, held, events) or produced
                     return produced, False
-                if over:
-                    if over[0] is not None:
-                        raise over[0]
+                state = relay.state
+                if state is done or state is raised:
+                    # The callback handed the body back: the stream ended, failed or raised.
+                    if relay.error is not None:
+                        raise relay.error
                     return produced, r.ended
                 rec.bytes_in += len(chunk)
                 if tap is not None and self.capture is not None:
@@ -458,9 +442,7 @@ class Exchange:
                 if r.phase is not MESSAGE_PHASE and (r.ended or r.failed):
                     return produced, r.ended
                 if produced and not held and tap is None:
-                    can_write_now = sink.can_write_now
-                    if can_write_now():
-                        conn.divert(consume)
+                    relay.divert(sink.can_write_now)  # looked up again: the sink has committed
         finally:
             conn.consumer = None
             watchdog.close()
@@ -474,10 +456,16 @@ class Exchange:
         self.record.add_anomalies({"F37": 1})
         return self.continuations.learn(deployment.name, deployment.continuation)
 
-    def _why_timed_out(self, timeouts: Timeouts, started: bool | list[Event]) -> str:
+    def _why_timed_out(self, timeouts: Timeouts, relay: Relay | None, started: bool) -> str:
         """The timeout that ended a read, in words for the client and the log."""
-        if self._deadline - time.monotonic() <= 0.001:
+        now = time.monotonic()
+        if self._deadline - now <= 0.001:
             return f"the request reached its total time limit of {timeouts.total:g} s"
+        if started and relay is not None and relay.content_deadline <= now + 0.001:
+            return (
+                f"the upstream stalled: no content for {timeouts.progress:g} s, only pings or "
+                "keep-alive comments (progress timeout)"
+            )
         if started:
             return (
                 f"the upstream stalled: no event for {timeouts.idle:g} s (idle timeout; "
@@ -512,7 +500,7 @@ class Exchange:
             async with asyncio.timeout(wait):
                 head = await resp.peek(lambda got: verdicts.body_kind(got) is not None, 4096)
         except TimeoutError:
-            why = self._why_timed_out(timeouts, False)
+            why = self._why_timed_out(timeouts, None, False)
             return None, verdicts.for_failure(Failure("F21", "timeout_error", why))
         except OSError as exc:
             why = f"the upstream connection broke before its body: {exc}"

@@ -356,6 +356,7 @@ class Tail(Enum):
     ABORT = "abort"  # the TCP connection closes without the chunked terminator (F20)
     STALL = "stall"  # silence until the client goes away (F21)
     KEEPALIVE = "keepalive"  # keep-alive comments only, every second, until the client goes away
+    PINGS = "pings"  # `event: ping` only, every second, until the client goes away (F38)
     ERROR = "error"  # an ``event: error`` after content (F17)
 
 
@@ -370,6 +371,9 @@ def cut(match: Match, nth: int, tail: Tail, error: Frame | None = None) -> Mutat
         if tail is Tail.KEEPALIVE:
             comments = Repeat((Raw(b": keep-alive\n\n"),), KEEPALIVE_INTERVAL, KEEPALIVE_LIMIT)
             return replace(draft, items=(*kept, comments), abort=True)
+        if tail is Tail.PINGS:
+            pings = Repeat((Frame("ping", {"type": "ping"}),), KEEPALIVE_INTERVAL, KEEPALIVE_LIMIT)
+            return replace(draft, items=(*kept, pings), abort=True)
         if tail is Tail.ERROR:
             return replace(draft, items=(*kept, error or error_frame()))
         return replace(draft, items=kept, abort=tail is Tail.ABORT)

@@ -525,6 +525,12 @@ _BASE: tuple[Scenario, ...] = (
         cut(TEXT, 8, Tail.KEEPALIVE),
     ),
     _s(
+        "stall_with_pings",
+        "F38",
+        "200 and some text, then only `event: ping`, one a second (cap 10 minutes)",
+        cut(TEXT, 8, Tail.PINGS),
+    ),
+    _s(
         "gzip_sse",
         "F24",
         "the SSE body gzip-compressed with content-encoding: gzip",
@@ -715,6 +721,7 @@ _ONCE = (
     "stall_before_first_byte",
     "stall_mid_stream",
     "stall_with_keepalives",
+    "stall_with_pings",
     "endless_message_start",
     "html_502",
     "oa_429",
