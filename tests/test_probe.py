@@ -1,5 +1,6 @@
 """``sseguard probe`` run as the real CLI process against a real simulator process: each framing and
-protocol fault of the catalogue is named by its fault ID, a clean stream is conformant.
+protocol fault of the catalogue is named by its fault ID, a clean stream is conformant, and whether
+the model takes a prefill (F37) is reported apart, as information.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 
 from processes import simulator
+from sseguard.probe.prefill import ErrorAnswer, judge_answer, judge_error, opening
+from sseguard.sim.models import PREFILL_REFUSAL
 
 KEY = "sk-ant-probe-test-0123456789-secret"
 HEADER_SECRET = "tenant-token-9876543210"
@@ -112,6 +115,11 @@ def runs(sim: str) -> dict[str, subprocess.CompletedProcess[str]]:
     jobs["clean_tool"] = [f"{sim}/s/clean", "--json", "--tool", "--auth", "bearer", "--key", KEY]
     jobs["crlf_text"] = [f"{sim}/s/crlf", "--key", KEY]
     jobs["html_text"] = [f"{sim}/s/html_200", "--key", KEY, "--auth", "api-key"]
+    # The simulator's models take a prefill as models do today (sim/models.py).
+    for model in ("claude-sonnet-4-5", "claude-sonnet-4-6", "vllm-test"):
+        jobs[model] = [f"{sim}/s/clean", "--json", "--key", KEY, "--model", model]
+    jobs["refuses_text"] = [f"{sim}/s/clean", "--key", KEY, "--model", "claude-sonnet-4-6"]
+    jobs["no_prefill"] = [f"{sim}/s/clean", "--json", "--key", KEY, "--no-prefill"]
     with ThreadPoolExecutor(max_workers=12) as pool:
         futures = {name: pool.submit(probe, *args) for name, args in jobs.items()}
         return {name: f.result() for name, f in futures.items()}
@@ -234,3 +242,116 @@ def test_bad_arguments_cannot_run(args: list[str], message: str) -> None:
     res = probe(*args)
     assert res.returncode == 2
     assert message in res.stderr
+
+
+@pytest.mark.parametrize(
+    ("model", "result", "summary"),
+    [
+        ("claude-sonnet-4-5", "accepts", "accepts prefill"),
+        ("claude-sonnet-4-6", "refuses", "refuses prefill (F37)"),
+        ("vllm-test", "ignores", "ignores prefill (F37)"),
+    ],
+)
+def test_whether_the_model_takes_a_prefill_is_reported(
+    runs: dict[str, subprocess.CompletedProcess[str]], model: str, result: str, summary: str
+) -> None:
+    res = runs[model]
+    r = report(res)
+    assert r["model"] == model
+    prefill = r["prefill"]
+    assert (prefill["result"], prefill["summary"]) == (result, summary), prefill
+    # The opening words of the model's own answer to the question alone.
+    assert prefill["prefill"] == "Voilà: the simulator's"
+    if result == "accepts":
+        assert prefill["fault"] is None and prefill["advice"] is None
+        assert prefill["detail"].startswith('continued with " canonical answer.')
+    else:
+        assert prefill["fault"] == "F37"
+        assert prefill["advice"] == "continuation: auto handles it (instruct)"
+    if result == "refuses":
+        assert prefill["detail"] == f"HTTP 400 invalid_request_error: {PREFILL_REFUSAL}"
+    # A capability, not a fault of the stream: the endpoint stays conformant.
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert r["conformant"] is True and r["anomalies"] == []
+
+
+def test_a_refused_prefill_in_the_text_report(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    res = runs["refuses_text"]
+    assert res.returncode == 0, res.stdout + res.stderr
+    section = res.stdout.split("\nprefill ", 1)[1].split("\n\n", 1)[0].splitlines()
+    rows = dict(line.split(None, 1) for line in section[1:])
+    assert rows["result"] == "refuses prefill (F37)"
+    assert rows["prefill"] == '"Voilà: the simulator\'s"'
+    assert rows["detail"] == f"HTTP 400 invalid_request_error: {PREFILL_REFUSAL}"
+    assert rows["advice"] == "continuation: auto handles it (instruct)"
+    assert "exit status" in rows["note"]
+    assert "verdict     conformant: no anomalies" in res.stdout
+
+
+def test_a_broken_endpoint_leaves_the_prefill_untold_and_its_faults_counted_once(
+    runs: dict[str, subprocess.CompletedProcess[str]],
+) -> None:
+    limited = report(runs["rate_limited_429"])["prefill"]
+    assert limited["result"] == "unknown"
+    assert limited["summary"].startswith("could not tell: the question alone: HTTP 429 rate_limit")
+    closed = report(runs["close_in_text"])
+    assert closed["prefill"]["summary"].startswith("could not tell: the question alone: F20")
+    assert closed["prefill"]["fault"] is None and closed["prefill"]["advice"] is None
+    f20 = next(a for a in closed["anomalies"] if a["id"] == "F20")
+    assert f20["count"] == 1  # the main streaming request's, not the check's as well
+
+
+def test_no_prefill_skips_the_check(runs: dict[str, subprocess.CompletedProcess[str]]) -> None:
+    res = runs["no_prefill"]
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert report(res)["prefill"] is None
+
+
+@pytest.mark.parametrize(
+    ("answer", "prefill"),
+    [
+        ("1, 2, 3, 4, 5, 6, 7, 8, 9, 10", "1, 2, 3,"),
+        ("Sure! Here it is: 1, 2, 3", "Sure! Here it"),
+        ("\n1,\n2, 3", "1,\n2,"),  # ends at a word's end, never in whitespace
+        ("1, 2", "1,"),  # at least one word is left to continue with
+        ("1,2,3,4,5,6,7,8,9,10", ""),
+        ("", ""),
+    ],
+)
+def test_the_prefill_is_the_opening_of_the_first_answer(answer: str, prefill: str) -> None:
+    assert opening(answer) == prefill
+
+
+@pytest.mark.parametrize(
+    ("answer", "result"),
+    [
+        (" 4, 5, 6, 7, 8, 9, 10", "accepts"),
+        ("4, 5, 6, 7, 8, 9, 10", "accepts"),
+        ("1, 2, 3, 4, 5, 6, 7, 8, 9, 10", "ignores"),
+        ("\n1, 2, 3, 4, 5", "ignores"),
+        ("  \n", "unknown"),
+    ],
+)
+def test_an_answer_that_starts_over_ignored_the_prefill(answer: str, result: str) -> None:
+    assert judge_answer("1, 2, 3,", answer).result == result
+
+
+@pytest.mark.parametrize(
+    ("error", "result"),
+    [
+        (ErrorAnswer(400, "invalid_request_error", PREFILL_REFUSAL), "refuses"),
+        (
+            ErrorAnswer(400, "invalid_request_error", "Last message must not be from assistant"),
+            "refuses",
+        ),
+        (ErrorAnswer(400, "invalid_request_error", "max_tokens: too large"), "unknown"),
+        (ErrorAnswer(529, "overloaded_error", "Overloaded"), "unknown"),
+    ],
+)
+def test_a_refusal_is_read_by_the_gateways_own_rule(error: ErrorAnswer, result: str) -> None:
+    check = judge_error("1, 2, 3,", error)
+    assert check.result == result
+    assert (check.fault == "F37") is (result == "refuses")
+    assert str(error) in check.detail

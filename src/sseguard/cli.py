@@ -187,6 +187,9 @@ def replay_command(
     "--tool", is_flag=True, help="Offer one small tool and force a call, to check tool_use streams."
 )
 @click.option("--no-count-tokens", is_flag=True, help="Skip the /v1/messages/count_tokens check.")
+@click.option(
+    "--no-prefill", is_flag=True, help="Skip the prefill check (two more streaming requests)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
 def probe_command(
     url: str,
@@ -197,13 +200,17 @@ def probe_command(
     timeout: float,
     tool: bool,
     no_count_tokens: bool,
+    no_prefill: bool,
     as_json: bool,
 ) -> None:
     """Check an Anthropic-compatible endpoint against the fault catalogue (docs/faults.md).
 
     URL is the base URL, as ANTHROPIC_BASE_URL would be. Sends a small streaming and a
     non-streaming POST /v1/messages (and count_tokens) and reports status, timing, events, ping
-    cadence and every anomaly with its fault ID and the offending bytes.
+    cadence and every anomaly with its fault ID and the offending bytes. Then checks whether the
+    model takes an assistant prefill: it accepts, refuses or ignores one (F37, which
+    continuation: auto handles), or the probe could not tell; a capability, not a fault, so the
+    exit status leaves it out.
     Exit status: 0 conformant, 1 faults found, 2 the probe could not run.
     """
     from sseguard.probe import (
@@ -230,6 +237,7 @@ def probe_command(
         timeout=timeout,
         tool=tool,
         count_tokens=not no_count_tokens,
+        prefill=not no_prefill,
     )
     try:
         report = run(options)

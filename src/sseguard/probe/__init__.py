@@ -1,6 +1,6 @@
 """``sseguard probe``: one streaming and one non-streaming request (and count_tokens) to an
 Anthropic-compatible endpoint, judged against the fault catalogue (docs/faults.md) and reported
-with the offending bytes.
+with the offending bytes; then whether the model takes an assistant prefill (``prefill``, F37).
 """
 
 from __future__ import annotations

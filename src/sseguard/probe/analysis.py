@@ -119,6 +119,15 @@ class StreamAnalysis:
             "repaired_output_violations": self.grammar,
         }
 
+    def text(self) -> str:
+        """The answer's text, as the repaired stream carries it."""
+        deltas = (ev.payload.get("delta") for ev in self.output if ev.type == CONTENT_BLOCK_DELTA)
+        return "".join(
+            str(d.get("text", ""))
+            for d in deltas
+            if isinstance(d, dict) and d.get("type") == "text_delta"
+        )
+
     def _gaps(self) -> list[float]:
         """Silences between events, the first counted from the response head."""
         return [
@@ -188,7 +197,7 @@ def check_error_status(
     if looks_html(content_type, body):
         findings.add("F26", where, f"HTTP {status} with an HTML page ({content_type})", body)
         return
-    kind, message = _error_of(body)
+    kind, message = error_of(body)
     if status in _REFUSED:
         raise ProbeFailed(
             f"the endpoint refused the {where} request: HTTP {status} {kind}: {message}"
@@ -242,7 +251,7 @@ def check_message(body: bytes, findings: Findings) -> dict[str, Any] | None:
     return value
 
 
-def _error_of(body: bytes) -> tuple[str, str]:
+def error_of(body: bytes) -> tuple[str, str]:
     """The Anthropic error type and message of an error body; ``?`` and an excerpt for anything else."""
     try:
         value = orjson.loads(body)

@@ -1,5 +1,6 @@
-"""The probe's I/O: the three requests to an Anthropic-compatible endpoint over aiohttp, timed and
-bounded (idle timeout per read, a cap on the whole stream), handed to ``analysis`` as they arrive.
+"""The probe's I/O: the requests to an Anthropic-compatible endpoint over aiohttp, timed and
+bounded (idle timeout per read, a cap on the whole stream), handed to ``analysis`` as they arrive,
+and the two of the prefill check (``prefill``).
 """
 
 from __future__ import annotations
@@ -23,10 +24,20 @@ from sseguard.probe.analysis import (
     StreamAnalysis,
     check_error_status,
     check_message,
+    error_of,
     looks_html,
     looks_sse,
 )
 from sseguard.probe.findings import Findings
+from sseguard.probe.prefill import (
+    QUESTION,
+    ErrorAnswer,
+    PrefillCheck,
+    judge_answer,
+    judge_error,
+    opening,
+    quote,
+)
 from sseguard.resilience.verdicts import SNIFF_LIMIT, body_kind
 from sseguard.upstream.encoding import BodyDecoder
 
@@ -59,6 +70,7 @@ class ProbeOptions:
     timeout: float = 30.0
     tool: bool = False
     count_tokens: bool = True
+    prefill: bool = True
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -92,6 +104,7 @@ class Report:
     stream: StreamAnalysis | None
     non_streaming: Exchange
     count_tokens: Exchange | None
+    prefill: PrefillCheck | None
 
 
 def parse_header(text: str) -> tuple[str, str]:
@@ -149,6 +162,16 @@ def request_body(options: ProbeOptions, *, stream: bool | None) -> bytes:
     return orjson.dumps(body)
 
 
+def counting_body(options: ProbeOptions, prefill: str) -> bytes:
+    """A request of the prefill check: the question, ending with ``prefill`` as the assistant's
+    turn unless it is empty."""
+    messages = [{"role": "user", "content": QUESTION}]
+    if prefill:
+        messages.append({"role": "assistant", "content": prefill})
+    body = {"model": options.model, "max_tokens": MAX_TOKENS, "stream": True, "messages": messages}
+    return orjson.dumps(body)
+
+
 def run(options: ProbeOptions) -> Report:
     return asyncio.run(_probe(options))
 
@@ -165,7 +188,8 @@ async def _probe(options: ProbeOptions) -> Report:
         streaming, analysis = await probe.streaming()
         non_streaming = await probe.non_streaming()
         count = await probe.count_tokens() if options.count_tokens else None
-    return Report(options, url, findings, streaming, analysis, non_streaming, count)
+        prefill = await probe.prefill() if options.prefill else None
+    return Report(options, url, findings, streaming, analysis, non_streaming, count, prefill)
 
 
 class _Probe:
@@ -194,54 +218,59 @@ class _Probe:
             if resp.status != 200:
                 await self._error(ex, STREAMING, resp, sent)
                 return ex, None
-            if "text/event-stream" not in ex.content_type:
-                raw = await self._read_all(ex, STREAMING, resp, sent)
-                if looks_html(ex.content_type, raw):
-                    self.findings.add("F26", STREAMING, "HTTP 200 with an HTML page", raw)
-                    return ex, None
-                if not looks_sse(raw):
-                    what = "JSON" if _is_json(raw) else "a body that is not SSE"
-                    fault = "F25" if what == "JSON" else "F26"
-                    detail = f"stream:true answered with {what} ({ex.content_type or 'no type'})"
-                    self.findings.add(fault, STREAMING, detail, raw)
-                    return ex, None
-                self.findings.add("F26", STREAMING, f"SSE sent as {ex.content_type!r}", raw)
-                analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
-                analysis.feed(raw, time.monotonic() - sent)
-                analysis.finish(time.monotonic() - sent)
-                return ex, analysis
+            return ex, await self._events(ex, resp, sent)
+
+    async def _events(
+        self, ex: Exchange, resp: aiohttp.ClientResponse, sent: float
+    ) -> StreamAnalysis | None:
+        """A 200 to a streaming request read and judged to its end; ``None`` when it held no
+        event stream (F25, F26)."""
+        if "text/event-stream" not in ex.content_type:
+            raw = await self._read_all(ex, STREAMING, resp, sent)
+            if looks_html(ex.content_type, raw):
+                self.findings.add("F26", STREAMING, "HTTP 200 with an HTML page", raw)
+                return None
+            if not looks_sse(raw):
+                what = "JSON" if _is_json(raw) else "a body that is not SSE"
+                fault = "F25" if what == "JSON" else "F26"
+                detail = f"stream:true answered with {what} ({ex.content_type or 'no type'})"
+                self.findings.add(fault, STREAMING, detail, raw)
+                return None
+            self.findings.add("F26", STREAMING, f"SSE sent as {ex.content_type!r}", raw)
             analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
-            decoder = BodyDecoder.for_label(ex.content_encoding)
-            try:
-                async for chunk in self._chunks(resp, sent, lambda: analysis.quiet, decoder):
-                    analysis.feed(chunk, time.monotonic() - sent)
-                    if analysis.failed:
-                        ex.outcome = "stopped reading: the stream cannot be completed"
-                        break
-                else:
-                    ex.outcome = "body complete"
-                    if not analysis.events:
-                        self._json_under_sse(analysis)
-            except zlib.error as exc:
-                ex.outcome = "corrupt body"
-                analysis.cut("F24", f"the {ex.content_encoding} body is corrupt: {exc}")
-            except TimeoutError:
-                ex.outcome = "stalled"
-                silence = "no event" if analysis.quiet else "no data"
-                analysis.cut(
-                    "F21", f"{silence} for {self.options.timeout:g} s ({_events(analysis)})"
-                )
-            except _Capped:
-                ex.outcome = "capped"
-                analysis.cut("F16", f"no message_stop after {MAX_DURATION:g} s; stopped reading")
-            except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
-                ex.outcome = "connection closed mid-body"
-                analysis.cut("F20", f"connection closed mid-body ({_events(analysis)}): {exc}")
-            if decoder is not None:
-                self._encoding_finding(STREAMING, decoder)
+            analysis.feed(raw, time.monotonic() - sent)
             analysis.finish(time.monotonic() - sent)
-            ex.total_s = round(time.monotonic() - sent, 3)
-            return ex, analysis
+            return analysis
+        analysis = StreamAnalysis(self.findings, ex.ttfb_s or 0.0)
+        decoder = BodyDecoder.for_label(ex.content_encoding)
+        try:
+            async for chunk in self._chunks(resp, sent, lambda: analysis.quiet, decoder):
+                analysis.feed(chunk, time.monotonic() - sent)
+                if analysis.failed:
+                    ex.outcome = "stopped reading: the stream cannot be completed"
+                    break
+            else:
+                ex.outcome = "body complete"
+                if not analysis.events:
+                    self._json_under_sse(analysis)
+        except zlib.error as exc:
+            ex.outcome = "corrupt body"
+            analysis.cut("F24", f"the {ex.content_encoding} body is corrupt: {exc}")
+        except TimeoutError:
+            ex.outcome = "stalled"
+            silence = "no event" if analysis.quiet else "no data"
+            analysis.cut("F21", f"{silence} for {self.options.timeout:g} s ({_events(analysis)})")
+        except _Capped:
+            ex.outcome = "capped"
+            analysis.cut("F16", f"no message_stop after {MAX_DURATION:g} s; stopped reading")
+        except (aiohttp.ClientPayloadError, aiohttp.ClientConnectionError) as exc:
+            ex.outcome = "connection closed mid-body"
+            analysis.cut("F20", f"connection closed mid-body ({_events(analysis)}): {exc}")
+        if decoder is not None:
+            self._encoding_finding(STREAMING, decoder)
+        analysis.finish(time.monotonic() - sent)
+        ex.total_s = round(time.monotonic() - sent, 3)
+        return analysis
 
     def _encoding_finding(self, where: str, decoder: BodyDecoder) -> None:
         if decoder.stale:
@@ -333,6 +362,55 @@ class _Probe:
                 except (orjson.JSONDecodeError, AttributeError):
                     ex.facts["input_tokens"] = None
             return ex
+
+    async def prefill(self) -> PrefillCheck:
+        """Whether the endpoint takes a prefill (``probe.prefill``): the question alone, then
+        with the opening of that answer as the assistant's turn."""
+        prefill = ""
+        try:
+            first = await self._answer(counting_body(self.options, ""), "the question alone")
+            if isinstance(first, ErrorAnswer):
+                return PrefillCheck("unknown", f"the question alone: {first}")
+            prefill = opening(first)
+            if not prefill:
+                reason = f"the question alone: an answer too short to prefill, {quote(first)}"
+                return PrefillCheck("unknown", reason)
+            second = await self._answer(
+                counting_body(self.options, prefill), "the prefilled request"
+            )
+        except (_Untold, ProbeFailed) as exc:
+            return PrefillCheck("unknown", str(exc), prefill)
+        if isinstance(second, ErrorAnswer):
+            return judge_error(prefill, second)
+        return judge_answer(prefill, second)
+
+    async def _answer(self, body: bytes, what: str) -> str | ErrorAnswer:
+        """The text of a whole streaming answer, or the error of a non-200; ``_Untold``, with
+        ``what`` and the reason, when neither came. What the request shows of the stream goes to
+        findings of its own: the main requests judge the stream, and a second verdict on the same
+        faults would count them twice."""
+        probe = _Probe(self.session, self.url, self.headers, self.options, Findings())
+        ex = Exchange("POST /v1/messages stream:true")
+        sent = time.monotonic()
+        resp = await probe._open(ex, STREAMING, "/v1/messages", body, sent)
+        if resp is None:
+            raise _Untold(f"{what}: {probe._why(ex)}")
+        async with resp:
+            if resp.status != 200:
+                raw = await probe._read_all(ex, STREAMING, resp, sent)
+                return ErrorAnswer(resp.status, *error_of(raw))
+            analysis = await probe._events(ex, resp, sent)
+        if analysis is None:
+            raise _Untold(f"{what}: {probe._why(ex)}")
+        failure = analysis.pipeline.repairer.failure
+        if failure is not None:
+            raise _Untold(f"{what}: {failure.fault}: {failure.message}")
+        return analysis.text()
+
+    def _why(self, ex: Exchange) -> str:
+        """What went wrong with a request that brought no answer, as its findings say."""
+        found = "; ".join(f"{f.fault}: {f.details[0]}" for f in self.findings.all())
+        return found or ex.outcome
 
     async def _open(
         self, ex: Exchange, where: str, path: str, body: bytes, sent: float
@@ -439,6 +517,10 @@ class _Probe:
 
 class _Capped(Exception):
     """The response ran past ``MAX_DURATION``."""
+
+
+class _Untold(Exception):
+    """A request of the prefill check brought no answer to judge; the message says why."""
 
 
 def _events(analysis: StreamAnalysis) -> str:

@@ -1,5 +1,9 @@
 """A probe report as a terminal table or JSON; every line passes through ``redact`` so the key (and
 any --header value) never reaches the output, even when an endpoint echoes it back.
+
+The prefill check is shown apart from the anomalies: refusing or ignoring a prefill (F37) is what a
+model can do, not a fault of its stream, so it leaves the verdict and the exit status alone (an
+endpoint with a conformant stream stays conformant) and comes with what handles it instead.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ import orjson
 
 from sseguard.probe.client import Exchange, Report
 from sseguard.probe.findings import escape
+from sseguard.probe.prefill import PrefillCheck, quote
+
+PREFILL_NOTE = "a capability, not a stream fault: the verdict and exit status leave it out"
 
 
 def conformant(report: Report) -> bool:
@@ -43,6 +50,7 @@ def as_dict(report: Report) -> dict[str, Any]:
         "streaming": {**_exchange(report.streaming), "stream": stream},
         "non_streaming": _exchange(report.non_streaming),
         "count_tokens": _exchange(report.count_tokens) if report.count_tokens else None,
+        "prefill": _prefill(report.prefill) if report.prefill else None,
         "anomalies": [
             {
                 "id": f.fault,
@@ -99,6 +107,15 @@ def report_text(report: Report) -> str:
     if report.count_tokens is not None:
         lines += ["", f"count_tokens {report.count_tokens.request}"]
         _exchange_rows(lines, report.count_tokens)
+    if (prefill := d["prefill"]) is not None:
+        lines += ["", "prefill     POST /v1/messages stream:true, ending with the assistant's turn"]
+        _rows(lines, ("result", prefill["summary"]))
+        if prefill["prefill"]:
+            _rows(lines, ("prefill", quote(prefill["prefill"])))
+        if prefill["result"] != "unknown":  # else the summary already says why
+            _rows(lines, ("detail", prefill["detail"]))
+        if prefill["advice"]:
+            _rows(lines, ("advice", prefill["advice"]), ("note", PREFILL_NOTE))
     lines += ["", "anomalies"]
     if not d["anomalies"]:
         _rows(lines, ("none", ""))
@@ -122,6 +139,17 @@ def _exchange(ex: Exchange) -> dict[str, Any]:
         "total_s": ex.total_s,
         "outcome": ex.outcome,
         **ex.facts,
+    }
+
+
+def _prefill(check: PrefillCheck) -> dict[str, Any]:
+    return {
+        "result": check.result,
+        "summary": check.summary,
+        "fault": check.fault,
+        "prefill": check.prefill,
+        "detail": check.detail,
+        "advice": check.advice,
     }
 
 
