@@ -181,6 +181,9 @@ class Repairer:
         self._check: SpliceCheck | None = None  # while VERIFYING
         self._prefilled = False  # the continuation was asked by prefill, not by instruction
         self.restarted = False  # a continuation began the answer again (a prefill was ignored)
+        # Set by each upstream ping, cleared by whoever times the stream: a read that carried a
+        # ping is no progress (F38). Pings are rare, so only they pay for the check.
+        self.pinged = False
         self._output_base = 0
         # Plain functions, not bound methods: a dict of this object's bound methods would make
         # every repairer a reference cycle, left (with the answer's text) for the cyclic GC.
@@ -597,6 +600,7 @@ class Repairer:
         return out
 
     def _on_ping(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
+        self.pinged = True
         # Before message_start a ping must not commit the client's stream to this upstream.
         return [Event(PING, data, payload, frame)] if self.phase is Phase.MESSAGE else []
 
@@ -611,6 +615,7 @@ class Repairer:
         self, name: str | None, etype: str, data: str, payload: dict[str, Any] | None
     ) -> list[Event]:
         if etype in self.drop_events:
+            self.pinged = self.pinged or etype == PING
             self.anomalies.record("F10", f"{etype} dropped by configuration")
             return []
         self.anomalies.record("F10", f"unknown event {etype} passed through")

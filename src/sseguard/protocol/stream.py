@@ -10,7 +10,7 @@ from typing import Protocol
 
 import orjson
 
-from sseguard.protocol.events import PING, Event
+from sseguard.protocol.events import Event
 from sseguard.protocol.repair import Phase, Repairer
 from sseguard.sse.decoder import DEFAULT_MAX_EVENT_SIZE, SSEDecoder, SSEEvent
 from sseguard.sse.errors import SSEEventTooLarge
@@ -31,12 +31,10 @@ class StreamRepair:
     """``feed(bytes) -> events`` and ``close() -> events``; ``repairer`` holds the verdict.
 
     ``quiet`` says the last read carried no event, whole or in part: keep-alive comments or blank
-    lines only (F08), which an upstream that stalled can send forever (F21). ``progressed`` says
-    it carried content: an event other than ``ping``, or part of one (F38: an upstream that sends
-    only pings holds a client as long as one that sends only comments).
+    lines only (F08), which an upstream that stalled can send forever (F21).
     """
 
-    __slots__ = ("decoder", "progressed", "quiet", "repairer", "translator")
+    __slots__ = ("decoder", "quiet", "repairer", "translator")
 
     def __init__(
         self,
@@ -49,7 +47,6 @@ class StreamRepair:
         self.decoder = SSEDecoder(max_event_size=max_event_size, keep_partial=True)
         self.translator = translator
         self.quiet = False
-        self.progressed = False
 
     def feed(self, data: bytes) -> list[Event]:
         repairer = self.repairer
@@ -62,12 +59,9 @@ class StreamRepair:
             repairer.fail("F09", "api_error", str(exc))
             return out
         if not sse_events:
-            self.progressed = mid = self.decoder.mid_event
-            self.quiet = not mid
+            self.quiet = not self.decoder.mid_event
             return []
         self.quiet = False
-        first = sse_events[0]
-        self.progressed = first.event != PING or any(e.event != PING for e in sse_events[1:])
         if self.translator is not None:
             sse_events = self._translated(sse_events)
         if len(sse_events) == 1:

@@ -96,6 +96,7 @@ class Exchange:
     _cause: Failure | None = None
     _last_status: int | None = None
     _produced: bool = False  # some attempt's events reached the client
+    _history_counted: bool = False  # unsigned thinking left out of the history, counted once
     _tap: UpstreamCapture | None = None
 
     def __post_init__(self) -> None:
@@ -291,8 +292,9 @@ class Exchange:
             )
         except TranslationError as exc:
             return False, verdicts.for_untranslatable(deployment.name, str(exc))
-        if req.unsigned_thinking and len(self.record.attempts) == 0:
+        if req.unsigned_thinking and not self._history_counted:
             # The client's history held thinking no signature vouches for (F27): left out.
+            self._history_counted = True
             self.record.add_anomalies({"F27": req.unsigned_thinking})
         started = time.monotonic()
         self._last_status = None
@@ -397,7 +399,6 @@ class Exchange:
             while True:
                 # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
                 now = time.monotonic()
-                moved(now)
                 until = relay.until(now, produced or bool(held), first_deadline)
                 watchdog.arm(until - now if until > now else 0.0)
                 try:
@@ -434,6 +435,7 @@ class Exchange:
                     produced = await self._deliver(sink, held, events) or produced
                     return produced, True
                 events = feed(chunk)
+                moved(events)
                 if events:
                     if produced and not held:
                         await write(events)  # _deliver's common case, without its coroutine

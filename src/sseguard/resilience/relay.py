@@ -16,13 +16,14 @@ import time
 from collections.abc import Callable
 
 from sseguard.observe.record import RequestRecord
-from sseguard.protocol.events import Event
-from sseguard.protocol.repair import Phase
+from sseguard.protocol.events import PING, Event
+from sseguard.protocol.repair import Phase, Repairer
 from sseguard.protocol.stream import StreamRepair
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.upstream.connection import Connection
 
 _MESSAGE = Phase.MESSAGE
+_monotonic = time.monotonic
 
 
 class Diversion(enum.Enum):
@@ -78,18 +79,24 @@ class Relay:
         self._idle = idle
         self._progress = progress
         self._deadline = deadline  # the request's total time limit
-        self.idle_deadline = 0.0  # no event, whole or in part, since (F21)
-        self.content_deadline = 0.0  # no content since: pings and comments do not count (F38)
+        now = _monotonic()
+        self.idle_deadline = now + idle  # no event, whole or in part, since (F21)
+        self.content_deadline = now + progress  # no content since: not pings, not comments (F38)
         self.state = Diversion.OFF
         self.error: Exception | None = None
 
-    def moved(self, now: float) -> None:
-        """After a read: the deadlines its bytes earned. Runs once per read: kept flat."""
+    def moved(self, events: list[Event]) -> None:
+        """After a read was fed: the deadlines its bytes earned (``events``: what it gave the
+        client). Runs once per read: kept flat."""
         pipe = self._pipe
-        if not pipe.quiet:  # the last read carried an event (or there was none yet)
-            self.idle_deadline = now + self._idle
-            if pipe.progressed:
-                self.content_deadline = now + self._progress
+        if pipe.quiet:  # keep-alive comments only
+            return
+        now = _monotonic()
+        self.idle_deadline = now + self._idle
+        r = pipe.repairer
+        if r.pinged and not _content(r, events):
+            return
+        self.content_deadline = now + self._progress
 
     def until(self, now: float, started: bool, first_deadline: float) -> float:
         """When the next read times out: the first-event limit until the stream started, then
@@ -117,6 +124,7 @@ class Relay:
             return False
         self._record.bytes_in += len(chunk)
         pipe = self._pipe
+        r = pipe.repairer
         try:
             events = pipe.feed(chunk)
             if events:
@@ -127,16 +135,25 @@ class Relay:
             self._conn.hand_back()
             return True
         if not pipe.quiet:
-            # The loop armed the watchdog for this read in the same terms, so this only moves its
-            # deadline later, which needs no call.
-            now = time.monotonic()
-            self.moved(now)
-            until = self.idle_deadline
-            if self.content_deadline < until:
-                until = self.content_deadline
-            self._watchdog.deadline = until if until < self._deadline else self._deadline
-        r = pipe.repairer
+            # ``moved`` inlined (hot path: once per event). The loop armed the watchdog for this
+            # read in the same terms, so this only moves its deadline later, needing no call.
+            now = _monotonic()
+            until = self.idle_deadline = now + self._idle
+            if not r.pinged or _content(r, events):
+                self.content_deadline = now + self._progress
+            content = self.content_deadline
+            if content < until:
+                until = content
+            deadline = self._deadline
+            self._watchdog.deadline = until if until < deadline else deadline
         if r.phase is not _MESSAGE and (r.ended or r.failed):
             self.state = Diversion.DONE
             self._conn.hand_back()
         return True
+
+
+def _content(r: Repairer, events: list[Event]) -> bool:
+    """A read in which the repairer met a ping (rare, so only it pays): progress only if it also
+    gave the client something else. Clears the mark for the next read."""
+    r.pinged = False
+    return any(e.type != PING for e in events)
