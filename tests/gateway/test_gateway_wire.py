@@ -181,10 +181,24 @@ def test_upstream_http_errors_keep_their_status(
         assert b"<html" not in raw.lower() or b"instead of an Anthropic response" in raw
 
 
+def test_a_silent_first_attempt_commits_nothing_by_default(gw: str) -> None:
+    """commit_ping (30 s) is longer than the first-event timeout here (4 s): the retry answers
+    on a stream no ping has committed, so a failure could still have had its real status."""
+    status, _, raw = post(
+        f"{gw}/v1/messages", body("claude-sonnet-4-5+stall_before_first_byte_once", tag="quiet")
+    )
+    assert status == 200
+    kinds = [e.type for e in events_of(raw)]
+    assert kinds[0] == "message_start" and kinds[-1] == "message_stop"
+
+
 def test_pings_flow_while_the_upstream_is_silent_before_commit(tmp_path: Path) -> None:
-    # The first attempt stalls before any byte (F21); pings keep the client alive (F22) and the
-    # retry then answers in full on the same, already committed, stream.
-    with simulator() as sim_url, gateway(gateway_config(tmp_path, sim_url)) as gw:
+    # The first attempt stalls before any byte (F21); with commit_ping 1 s, pings keep the client
+    # alive (F22) and the retry then answers in full on the same, already committed, stream.
+    with (
+        simulator() as sim_url,
+        gateway(gateway_config(tmp_path, sim_url, commit_ping="1")) as gw,
+    ):
         status, _, raw = asyncio.run(
             _post(
                 f"{gw}/v1/messages",

@@ -15,8 +15,12 @@ class Sink:
         self.pings = 0
         self.fail = fail
         self.pinged = asyncio.Event()
+        self.committed = False
+        self.ping_times: list[float] = []
 
     async def ping(self) -> None:
+        self.committed = True  # the first ping sends the status line
+        self.ping_times.append(time.monotonic())
         self.pings += 1
         self.last_write = time.monotonic()
         self.pinged.set()
@@ -68,3 +72,21 @@ def test_a_failed_ping_stops_pinging() -> None:
         return sink.pings
 
     assert asyncio.run(main()) == 1
+
+
+def test_the_ping_that_would_commit_waits_longer_than_the_next_ones() -> None:
+    """Before commit the first ping waits ``first`` seconds: it gives up the real status of a
+    failure, so it goes out only when a silent request would otherwise be dropped."""
+
+    async def main() -> tuple[float, list[float]]:
+        sink = Sink()
+        started = sink.last_write
+        pinger = Pinger(sink, 0.01, first=0.2)
+        for _ in range(3):
+            sink.pinged.clear()
+            await asyncio.wait_for(sink.pinged.wait(), timeout=5)
+        pinger.close()
+        return started, sink.ping_times
+
+    started, times = asyncio.run(main())
+    assert times[0] - started >= 0.2

@@ -138,7 +138,8 @@ MAX_TOKENS = events(
 
 
 def test_text_stream_exactly() -> None:
-    head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-alias"'
+    # The model that answered (message_start), not the name the client asked for ("gpt-alias").
+    head = '{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"claude-test"'
 
     def chunk(delta: str, finish: str = "null") -> str:
         choice = f'{{"index":0,"delta":{delta},"finish_reason":{finish},"logprobs":null}}'
@@ -253,7 +254,7 @@ def test_include_usage_adds_null_usage_and_a_final_usage_chunk() -> None:
         "id": "chatcmpl-1",
         "object": "chat.completion.chunk",
         "created": 1_700_000_000,
-        "model": "gpt-alias",
+        "model": "claude-test",
         "choices": [],
         "usage": {
             "prompt_tokens": 117,
@@ -436,3 +437,17 @@ def test_chunks_add_up_to_the_message(
     assert all(f is None for f in finishes[:-1])
     if include_usage:
         assert frames(raw)[-2]["usage"] == expected["usage"]
+
+
+def test_chunks_name_the_model_that_answered() -> None:
+    """After a fallback the answering deployment's model, not the client's alias (accounting)."""
+    start = message_start()
+    start["message"]["model"] = "fallback-model"
+    chunks = frames(
+        encode(
+            events(
+                start, text_start(0), text(0, "Hi"), block_stop(0), message_delta(), MESSAGE_STOP
+            )
+        )
+    )
+    assert {c["model"] for c in chunks if isinstance(c, dict)} == {"fallback-model"}

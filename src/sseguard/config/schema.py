@@ -361,7 +361,10 @@ class Timeouts(_Model):
     """F21/F22. ``first_event`` is long because a long prompt takes time to its first event."""
 
     connect: Seconds = 10.0
-    first_event: Seconds = 60.0
+    # A silent deployment costs this once before the next is tried (no second wait on it): so a
+    # fallback answers within about 30 s. Providers send their first event well before the answer
+    # (message_start, then pings); raise it per deployment for one that does not.
+    first_event: Seconds = 30.0
     idle: Seconds = 30.0
     # Time without content once the stream started (F38): pings and keep-alive comments keep a
     # stream idle-alive but are no progress. Long enough for a server tool to run (see
@@ -369,6 +372,11 @@ class Timeouts(_Model):
     progress: Seconds = DEFAULT_PROGRESS
     total: Seconds = 600.0
     ping_interval: Seconds = 10.0
+    # Before anything was sent, the wait before a ping commits a 200 (and so gives up answering a
+    # failure with its real status): past one silent deployment (first_event) and the fallback's
+    # first event, short of the 60 s at which common proxies drop a silent connection. Clients
+    # wait far longer (the SDKs 10 minutes).
+    commit_ping: Seconds = 40.0
 
     @model_validator(mode="before")
     @classmethod

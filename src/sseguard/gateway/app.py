@@ -336,7 +336,7 @@ class Gateway:
             if sink.committed:  # cannot happen by Exchange's contract; never send two status lines
                 raise
             rec.outcome = "error"
-            err.headers = {**exchange.response_headers, **err.headers}
+            err.headers = {**exchange.response_headers, **err.headers, **exchange.retry_advice}
             await send_error(send, err, request_id, edge)
             return
         finally:
@@ -349,7 +349,11 @@ class Gateway:
     ) -> None:
         request_id = rec.request_id
         sink = CollectSink(rec)
-        await _until_disconnect(exchange.run(sink), receive)
+        try:
+            await _until_disconnect(exchange.run(sink), receive)
+        except GatewayError as err:
+            err.headers = {**exchange.response_headers, **err.headers, **exchange.retry_advice}
+            raise
         headers = {**exchange.response_headers, "x-sseguard-request-id": request_id}
         acc = Accumulator()
         for ev in sink.events:
@@ -360,7 +364,7 @@ class Gateway:
                     STATUS_FOR_ERROR_TYPE.get(etype, 502),
                     error.get("message", "upstream error"),
                     etype,
-                    headers,
+                    {**headers, **exchange.retry_advice},
                 )
             acc.feed(ev)
         payload = edge.answer(acc.message(), request_id, rec.client_model)

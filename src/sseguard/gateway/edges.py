@@ -123,8 +123,12 @@ class OpenAIEdge:
         return OpenAIFraming(encoder)
 
     def answer(self, message: dict[str, Any], request_id: str, model: str) -> bytes:
+        answered = message.get("model")  # the model that answered, after any fallback
         completion = chat_completion(
-            message, completion_id=_completion_id(request_id), model=model, created=int(time.time())
+            message,
+            completion_id=_completion_id(request_id),
+            model=answered if isinstance(answered, str) and answered else model,
+            created=int(time.time()),
         )
         return _dumps(completion)
 

@@ -12,6 +12,13 @@ from typing import Any
 
 import orjson
 
+_USAGE_KEYS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_creation_input_tokens",
+    "cache_read_input_tokens",
+)
+
 
 @dataclass(slots=True)
 class Attempt:
@@ -22,6 +29,7 @@ class Attempt:
     fault: str | None
     detail: str
     seconds: float
+    usage: dict[str, int] = field(default_factory=dict)  # as the upstream reported it (billed)
 
 
 @dataclass(slots=True)
@@ -44,6 +52,12 @@ class RequestRecord:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    # What the upstreams reported over all attempts and resumes: what was billed. The fields
+    # above are what the client received (one message, the first input counted once).
+    billed_input_tokens: int = 0
+    billed_output_tokens: int = 0
+    billed_cache_creation_input_tokens: int = 0
+    billed_cache_read_input_tokens: int = 0
     stop_reason: str | None = None
     anomalies: dict[str, int] = field(default_factory=dict)
     # none | resumed | error | finalized: what the mid-stream rules did after commit
@@ -75,15 +89,18 @@ class RequestRecord:
             self.anomalies[fault] = self.anomalies.get(fault, 0) + n
 
     def add_usage(self, usage: dict[str, Any]) -> None:
-        for key in (
-            "input_tokens",
-            "output_tokens",
-            "cache_creation_input_tokens",
-            "cache_read_input_tokens",
-        ):
+        for key in _USAGE_KEYS:
             value = usage.get(key)
             if isinstance(value, int):
                 setattr(self, key, value)
+
+    def add_billed(self, usage: dict[str, Any]) -> None:
+        """One attempt's usage, as its upstream reported it, added to the bill."""
+        for key in _USAGE_KEYS:
+            value = usage.get(key)
+            if isinstance(value, int) and not isinstance(value, bool):
+                name = f"billed_{key}"
+                setattr(self, name, getattr(self, name) + value)
 
     def finish(self, status: int) -> None:
         self.status = status

@@ -74,6 +74,14 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "CREATE INDEX anomalies_fault ON anomalies (fault)",
     ),
+    # What the upstreams billed over all attempts and resumes, beside what the client received.
+    (
+        "ALTER TABLE requests ADD COLUMN billed_input_tokens INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE requests ADD COLUMN billed_output_tokens INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE requests ADD COLUMN billed_cache_creation_input_tokens INTEGER NOT NULL"
+        " DEFAULT 0",
+        "ALTER TABLE requests ADD COLUMN billed_cache_read_input_tokens INTEGER NOT NULL DEFAULT 0",
+    ),
 )
 
 SCALARS = (
@@ -96,6 +104,10 @@ SCALARS = (
     "output_tokens",
     "cache_creation_input_tokens",
     "cache_read_input_tokens",
+    "billed_input_tokens",
+    "billed_output_tokens",
+    "billed_cache_creation_input_tokens",
+    "billed_cache_read_input_tokens",
     "stop_reason",
     "client_disconnected",
     "bytes_in",

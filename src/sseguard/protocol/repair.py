@@ -162,7 +162,10 @@ class Repairer:
         self.failure: Failure | None = None
         self.message_id: str | None = None
         self.model: str | None = None
-        self.usage: dict[str, Any] = {}
+        self.usage: dict[str, Any] = {}  # as the client sees it: one message, resumes summed
+        # As the upstream stream now read reported it: what this attempt was billed. The caller
+        # takes it after each attempt (``take_upstream_usage``).
+        self.upstream_usage: dict[str, Any] = {}
         self.stop_reason: str | None = None  # as sent to the client in message_delta
         self.blocks: list[Block] = []
         self._by_upstream: dict[int, Block] = {}
@@ -281,6 +284,11 @@ class Repairer:
         """The caller's own verdict (a stall, a cut connection, an oversized event) ends the stream."""
         if self.phase in (Phase.IDLE, Phase.MESSAGE):
             self._fail(fault, error_type, message)
+
+    def take_upstream_usage(self) -> dict[str, Any]:
+        """The usage the last upstream stream reported, once: an attempt's bill."""
+        usage, self.upstream_usage = self.upstream_usage, {}
+        return usage
 
     def begin_continuation(self, *, prefill: bool = True) -> None:
         """Accept a second upstream stream that continues this message (resume after a failure).
@@ -476,6 +484,7 @@ class Repairer:
             self.resume = Resume.PREAMBLE
             usage = msg.get("usage") if type(msg) is dict else None
             if type(usage) is dict:
+                self.upstream_usage = {k: v for k, v in usage.items() if _is_number(v)}
                 # The continuation re-reads our prefill as input: keep the original input count.
                 out_tokens = usage.get("output_tokens")
                 if type(out_tokens) is int:
@@ -515,6 +524,7 @@ class Repairer:
         self.message_id = msg["id"]
         self.model = msg.get("model")
         self.usage = {k: v for k, v in usage.items() if _is_number(v)}
+        self.upstream_usage = dict(self.usage)
         self.phase = Phase.MESSAGE
         if changed:
             payload["message"] = msg
@@ -555,6 +565,7 @@ class Repairer:
                     )
                 usage[key] = last
                 changed = True
+        self.upstream_usage.update((k, v) for k, v in usage.items() if _is_number(v))
         if self._output_base:
             usage["output_tokens"] = self._output_base + usage["output_tokens"]
         self.usage.update((k, v) for k, v in usage.items() if _is_number(v))

@@ -35,7 +35,12 @@ from sseguard.resilience.relay import Diversion, Relay
 from sseguard.resilience.watchdog import Watchdog
 from sseguard.sse import SSEEvent
 from sseguard.translate.errors import TranslationError
-from sseguard.upstream.client import UpstreamClient, UpstreamResponse, UpstreamUnreachable
+from sseguard.upstream.client import (
+    UpstreamClient,
+    UpstreamResponse,
+    UpstreamSilent,
+    UpstreamUnreachable,
+)
 from sseguard.upstream.formats import UpstreamFormat, format_of
 from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build
@@ -97,6 +102,7 @@ class Exchange:
     _last_status: int | None = None
     _produced: bool = False  # some attempt's events reached the client
     _history_counted: bool = False  # unsigned thinking left out of the history, counted once
+    _answered_by: str | None = None  # the deployment whose events the client got last
     _tap: UpstreamCapture | None = None
 
     def __post_init__(self) -> None:
@@ -112,13 +118,26 @@ class Exchange:
     async def run(self, sink: Sink) -> None:
         self._deadline = time.monotonic() + self.config.timeouts.total
         # Pings also while retrying or resuming (F22), so every state of the stream is covered.
-        pinger = Pinger(sink, self.config.timeouts.ping_interval) if sink.streaming else None
+        timeouts = self.config.timeouts
+        pinger = (
+            Pinger(sink, timeouts.ping_interval, timeouts.commit_ping) if sink.streaming else None
+        )
         try:
             await self._run(sink)
         finally:
             if pinger is not None:
                 pinger.close()
             self._fill_record()
+
+    @property
+    def retry_advice(self) -> dict[str, str]:
+        """Headers for an error the client gets after sseguard's own attempts (F40): the SDKs and
+        Claude Code honour ``x-should-retry``, and retrying what sseguard already retried only
+        multiplies the upstream's load and the user's wait. With retries off (one attempt, one
+        deployment) the decision stays the client's."""
+        if self.config.retry.max_attempts > 1 or len(self.route.deployments) > 1:
+            return {"x-should-retry": "false"}
+        return {}
 
     def _fill_record(self) -> None:
         rec, r = self.record, self.repairer
@@ -136,8 +155,9 @@ class Exchange:
     async def _run(self, sink: Sink) -> None:
         continuing = False
         cut: Failure | None = None  # what first broke the committed stream: the client's cause
+        stalled: str | None = None  # the deployment whose stream stalled last, asked last
         while True:
-            verdict = await self._try_chain(sink, continuing)
+            verdict = await self._try_chain(sink, continuing, stalled)
             r = self.repairer
             if r.ended:
                 self.outcome = "resumed" if self.resumes else "complete"
@@ -154,6 +174,7 @@ class Exchange:
             cause = self._cause or r.failure
             if cause is None and verdict is not None:
                 cause = _failure_of(verdict)
+            stalled = self._answered_by if cause is not None and cause.fault == "F21" else None
             if cut is not None and cause is not None:
                 # A resume that failed, maybe on a refusal sseguard itself caused: the client's
                 # error names what broke its stream first (F37).
@@ -195,15 +216,22 @@ class Exchange:
                 await sink.write(finalize(r, "error", cause))
             return
 
-    async def _try_chain(self, sink: Sink, continuing: bool) -> verdicts.Verdict | None:
+    async def _try_chain(
+        self, sink: Sink, continuing: bool, stalled: str | None = None
+    ) -> verdicts.Verdict | None:
         """Attempts over the route's deployments until one produces output; the last verdict if
-        none. ``continuing``: each attempt asks for the rest of the delivered answer."""
+        none. ``continuing``: each attempt asks for the rest of the delivered answer;
+        ``stalled``: the deployment that stalled, asked last (retry discipline, rule 1)."""
         retry = self.config.retry
         last: verdicts.Verdict | None = None
         first = True
         body = self.request.body
         prefill = False
-        for name in self.route.deployments:
+        names = self.route.deployments
+        if stalled in names:
+            at = names.index(stalled) + 1
+            names = (*names[at:], *names[:at])
+        for name in names:
             deployment = self.config.deployment(name)
             n = 0
             while n < retry.max_attempts:
@@ -245,8 +273,8 @@ class Exchange:
                     continue
                 last = verdict
                 n += 1
-                if not verdict.retry:
-                    break
+                if not verdict.retry or (verdicts.is_stall(verdict) and name != names[-1]):
+                    break  # a stall or timeout: the next deployment at once, not a second wait
                 if verdict.wait is not None and verdict.wait > retry.retry_after_cap:
                     break  # not worth waiting here: another deployment, or the 429 itself
             if last is not None and not (last.retry or last.fall_back):
@@ -262,16 +290,20 @@ class Exchange:
         status: int | None = None
         try:
             produced, verdict = await self._attempt(deployment, body, sink)
-            self._produced = self._produced or produced
+            if produced:
+                self._produced = True
+                self._answered_by = deployment.name
         finally:
             seconds = time.monotonic() - started
             status = self._last_status
+        usage = self.repairer.take_upstream_usage()
+        rec.add_billed(usage)
         if verdict is None:
-            rec.attempts.append(Attempt(deployment.name, status, None, "", seconds))
+            rec.attempts.append(Attempt(deployment.name, status, None, "", seconds, usage))
         else:
             error = verdict.error
             rec.attempts.append(
-                Attempt(deployment.name, status, verdict.fault, error.message, seconds)
+                Attempt(deployment.name, status, verdict.fault, error.message, seconds, usage)
             )
             if verdict.fault:
                 rec.add_anomalies({verdict.fault: 1})
@@ -308,7 +340,8 @@ class Exchange:
                 req, header_timeout=min(timeouts.first_event, self._remaining())
             )
         except UpstreamUnreachable as exc:
-            return False, verdicts.for_unreachable(f"{deployment.name}: {exc}")
+            silent = isinstance(exc, UpstreamSilent)
+            return False, verdicts.for_unreachable(f"{deployment.name}: {exc}", silent=silent)
         self._last_status = resp.status
         self.record.mark_first_byte()
         if cap is not None:

@@ -14,24 +14,34 @@ from typing import Protocol
 
 class PingSink(Protocol):
     last_write: float  # time.monotonic() of the last write, events or ping
+    committed: bool  # the status line went out
 
     async def ping(self) -> None: ...
 
 
 class Pinger:
-    """Sends ``sink.ping()`` after ``interval`` seconds without a write, until ``close()``."""
+    """Sends ``sink.ping()`` after ``interval`` seconds without a write, until ``close()``.
 
-    __slots__ = ("_handle", "_interval", "_loop", "_sending", "_sink")
+    Before the sink committed, the first ping waits ``first`` seconds instead: that ping commits
+    a 200, after which no failure can be answered with its real status, so it is sent only when
+    the client (or a proxy before it) would otherwise give up on a silent request."""
 
-    def __init__(self, sink: PingSink, interval: float) -> None:
+    __slots__ = ("_first", "_handle", "_interval", "_loop", "_sending", "_sink")
+
+    def __init__(self, sink: PingSink, interval: float, first: float | None = None) -> None:
         self._sink = sink
         self._interval = interval
+        self._first = interval if first is None else first
         self._loop = asyncio.get_running_loop()
         self._sending: asyncio.Task[None] | None = None
-        self._handle: asyncio.TimerHandle | None = self._loop.call_later(interval, self._fire)
+        self._handle: asyncio.TimerHandle | None = self._loop.call_later(
+            min(interval, self._first), self._fire
+        )
 
     def _fire(self) -> None:
-        delay = self._sink.last_write + self._interval - time.monotonic()
+        sink = self._sink
+        wait = self._interval if sink.committed else self._first
+        delay = sink.last_write + wait - time.monotonic()
         if delay > 0:
             self._handle = self._loop.call_later(delay, self._fire)
             return

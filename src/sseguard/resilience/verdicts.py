@@ -137,8 +137,17 @@ def for_untranslatable(deployment: str, reason: str) -> Verdict:
     return Verdict(error, "", fall_back=True)
 
 
-def for_unreachable(message: str) -> Verdict:
+def for_unreachable(message: str, *, silent: bool = False) -> Verdict:
+    """No HTTP answer: a refused or broken connection (F20), or a silent upstream (F21, a 504)."""
+    if silent:
+        return Verdict(GatewayError(504, message, "timeout_error"), "F21", retry=True)
     return Verdict(GatewayError(502, message, "api_error"), "F20", retry=True)
+
+
+def is_stall(verdict: Verdict) -> bool:
+    """A timeout or stall (F21): the next deployment is tried at once, not the silent one again
+    (retry discipline, rule 1)."""
+    return verdict.fault == "F21"
 
 
 def backoff(

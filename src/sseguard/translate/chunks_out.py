@@ -50,7 +50,9 @@ class ChunkEncoder:
 
     __slots__ = (
         "_closed",
+        "_completion",
         "_head",
+        "_model",
         "_pending",
         "_tail",
         "_tools",
@@ -63,6 +65,18 @@ class ChunkEncoder:
         self, *, completion_id: str, model: str, created: int, include_usage: bool
     ) -> None:
         self.include_usage = include_usage
+        self._completion = (completion_id, created)
+        self._model = model
+        self._frame(model)
+        self._tail = b',"logprobs":null}]' + (b',"usage":null' if include_usage else b"") + b"}\n\n"
+        self._tools: dict[int, int] = {}  # Anthropic block index -> OpenAI tool call index
+        self._pending: dict[int, bytes] = {}  # tool block index -> input its start carried
+        self._usage: dict[str, Any] = {}
+        self._closed = False
+
+    def _frame(self, model: str) -> None:
+        """Every chunk's leading bytes, naming ``model``."""
+        completion_id, created = self._completion
         head = {
             "id": completion_id,
             "object": "chat.completion.chunk",
@@ -72,11 +86,6 @@ class ChunkEncoder:
         # The object's closing brace is cut so the choices can be spliced in after the model.
         self._usage_head = b"data: " + orjson.dumps(head)[:-1] + b',"choices":[],"usage":'
         self._head = self._usage_head[: -len(b'[],"usage":')] + b'[{"index":0,"delta":'
-        self._tail = b',"logprobs":null}]' + (b',"usage":null' if include_usage else b"") + b"}\n\n"
-        self._tools: dict[int, int] = {}  # Anthropic block index -> OpenAI tool call index
-        self._pending: dict[int, bytes] = {}  # tool block index -> input its start carried
-        self._usage: dict[str, Any] = {}
-        self._closed = False
 
     def feed(self, events: list[Event]) -> bytes:
         if self._closed:
@@ -118,6 +127,11 @@ class ChunkEncoder:
             if pending is not None:
                 out.append(self._arguments(self._tools[p["index"]], pending))
         elif kind == MESSAGE_START:
+            answered = p["message"].get("model")
+            if isinstance(answered, str) and answered and answered != self._model:
+                # The model that answered, after any fallback: not the one the client named.
+                self._model = answered
+                self._frame(answered)
             usage = p["message"].get("usage")
             self._usage = dict(usage) if isinstance(usage, dict) else {}
             out.append(self._chunk(b'{"role":"assistant","content":""}'))

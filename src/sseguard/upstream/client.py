@@ -34,6 +34,11 @@ class UpstreamUnreachable(Exception):
     """Connecting or sending failed: the request never produced an HTTP answer."""
 
 
+class UpstreamSilent(UpstreamUnreachable):
+    """The upstream took the request and answered nothing within the time allowed (F21): the
+    same silent deployment is not worth a second wait while another may answer."""
+
+
 class UpstreamResponse:
     """Status and headers of an answer whose body is still to be read."""
 
@@ -158,7 +163,7 @@ class UpstreamClient:
             async with asyncio.timeout(header_timeout):
                 conn = await self._answered(target, data)
         except TimeoutError as exc:
-            raise UpstreamUnreachable(
+            raise UpstreamSilent(
                 f"no HTTP answer from the upstream within {header_timeout:g} s"
             ) from exc
         return UpstreamResponse(conn, self)
