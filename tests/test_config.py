@@ -616,3 +616,67 @@ def test_openai_compatible_base_url_and_count_tokens() -> None:
     local = Config.single_upstream("http://h:8000/v1/", "k", kind).deployments[0]
     assert local.base_url == "http://h:8000/v1" and local.count_tokens == "estimate"
     assert local.auth_headers(None) == {"authorization": "Bearer k"}
+
+
+# -- breaker: per-deployment circuit breaker settings ----------------------------------------------
+
+
+def test_breaker_defaults() -> None:
+    b = config([dep("a")]).breaker
+    assert (b.enabled, b.failure_threshold, b.cooldown, b.max_cooldown) == (True, 5, 30, 300)
+
+
+def test_breaker_long_cooldown_alone_raises_the_cap() -> None:
+    """An unset max_cooldown never makes a long cooldown invalid: it is the cap then."""
+    b = config([dep("a")], breaker={"cooldown": 600}).breaker
+    assert (b.cooldown, b.max_cooldown) == (600, 600)
+    assert config([dep("a")], breaker={"cooldown": 5}).breaker.max_cooldown == 300
+
+
+@pytest.mark.parametrize(
+    ("breaker", "path", "problem"),
+    [
+        ({"cooldown": 60, "max_cooldown": 30}, "breaker", "max_cooldown is shorter than cooldown"),
+        ({"max_cooldown": 10}, "breaker", "max_cooldown is shorter than cooldown"),
+        ({"failure_threshold": 0}, "breaker.failure_threshold", "greater than or equal to 1"),
+        ({"failure_threshold": 2.5}, "breaker.failure_threshold", "integer"),
+        ({"cooldown": 0}, "breaker.cooldown", "greater than 0"),
+        ({"cooldown": "30s"}, "breaker.cooldown", "number"),
+        ({"enabled": "no"}, "breaker.enabled", "boolean"),
+        ({"threshold": 3}, "breaker.threshold", "did you mean 'failure_threshold'?"),
+    ],
+)
+def test_breaker_errors(tmp_path: Path, breaker: dict[str, Any], path: str, problem: str) -> None:
+    import yaml
+
+    file = write(
+        tmp_path, "gw.yaml", yaml.safe_dump({"deployments": [dep("a")], "breaker": breaker})
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(file)
+    lines = str(info.value).splitlines()
+    assert any(line.startswith(f"{file}: {path}: ") and problem in line for line in lines), lines
+
+
+def test_breaker_from_yaml_and_toml(tmp_path: Path) -> None:
+    deployment = (
+        '[[deployments]]\nname = "a"\nkind = "anthropic"\nbase_url = "https://a.example.com"\n'
+        "passthrough_key = true\n"
+    )
+    toml_path = write(
+        tmp_path,
+        "c.toml",
+        deployment + "[breaker]\nfailure_threshold = 3\ncooldown = 10\nmax_cooldown = 120.5\n",
+    )
+    yaml_path = write(
+        tmp_path,
+        "c.yaml",
+        "deployments:\n  - {name: a, kind: anthropic, base_url: 'https://a.example.com',"
+        " passthrough_key: true}\nbreaker:\n  failure_threshold: 3\n  cooldown: 10\n"
+        "  max_cooldown: 120.5\n",
+    )
+    b = load_config(toml_path).breaker
+    assert (b.enabled, b.failure_threshold, b.cooldown, b.max_cooldown) == (True, 3, 10, 120.5)
+    assert load_config(yaml_path) == load_config(toml_path)
+    off = write(tmp_path, "off.toml", deployment + "[breaker]\nenabled = false\n")
+    assert load_config(off).breaker.enabled is False

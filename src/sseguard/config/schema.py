@@ -400,6 +400,9 @@ class Timeouts(_Model):
         return self
 
 
+DEFAULT_MAX_COOLDOWN = 300.0  # seconds: see Breaker.max_cooldown
+
+
 class Retry(_Model):
     """Before commit: attempts per deployment, exponential backoff with jitter, F19's cap."""
 
@@ -408,6 +411,38 @@ class Retry(_Model):
     backoff_max: Seconds = 8.0
     jitter: Flag = True
     retry_after_cap: Seconds = 30.0
+
+
+class Breaker(_Model):
+    """Per-deployment circuit breaker (resilience/breaker.py): after ``failure_threshold`` failed
+    requests in a row a deployment is skipped for ``cooldown`` seconds, so requests stop paying
+    its timeouts and retries before reaching a healthy fallback (F18, F21). Each failed probe
+    doubles the cooldown, up to ``max_cooldown``."""
+
+    enabled: Flag = True
+    failure_threshold: Annotated[int, Field(strict=True, ge=1)] = 5
+    cooldown: Seconds = 30.0
+    max_cooldown: Seconds = DEFAULT_MAX_COOLDOWN
+
+    @model_validator(mode="before")
+    @classmethod
+    def _max_cooldown_default(cls, data: Any) -> Any:
+        """An unset ``max_cooldown`` is at least the cooldown: a long ``cooldown`` alone is valid."""
+        if isinstance(data, dict) and "max_cooldown" not in data and "cooldown" in data:
+            cooldown = data["cooldown"]
+            if (
+                isinstance(cooldown, int | float)
+                and not isinstance(cooldown, bool)
+                and cooldown > DEFAULT_MAX_COOLDOWN
+            ):
+                data = {**data, "max_cooldown": cooldown}
+        return data
+
+    @model_validator(mode="after")
+    def _cap_above_cooldown(self) -> Self:
+        if self.max_cooldown < self.cooldown:
+            raise ValueError("max_cooldown is shorter than cooldown (set it equal to not grow)")
+        return self
 
 
 class Limits(_Model):
@@ -506,6 +541,7 @@ class Config(_Model):
     server: Server = Server()
     timeouts: Timeouts = Timeouts()
     retry: Retry = Retry()
+    breaker: Breaker = Breaker()
     limits: Limits = Limits()
     observe: Observe = Observe()
     deployments: tuple[Deployment, ...]
