@@ -525,7 +525,7 @@ def test_cors_origins_are_kept_as_browsers_send_them() -> None:
 def test_timeouts_defaults_and_overrides() -> None:
     cfg = config([dep("a", timeouts={"idle": 5}), dep("b")])
     t = cfg.timeouts
-    assert (t.connect, t.first_event, t.idle, t.total, t.ping_interval) == (10, 60, 30, 600, 10)
+    assert (t.connect, t.first_event, t.idle, t.total, t.ping_interval) == (10, 30, 30, 600, 10)
     assert cfg.timeouts_for("a").idle == 5 and cfg.timeouts_for("a").connect == 10
     assert cfg.timeouts_for("b") == t
     r, lim, s = cfg.retry, cfg.limits, cfg.server

@@ -49,6 +49,7 @@ class Case:
     expect: str  # "answer" (the text, printed), "tool_call" (seen in stream-json) or "error"
     thinking: bool = True  # Claude Code's default for this model; False sets MAX_THINKING_TOKENS=0
     model: str = "claude-sonnet-4-5"
+    own_retries: bool = False  # Claude Code's own retry loop on (its default), not off
 
     @property
     def id(self) -> str:
@@ -178,9 +179,10 @@ def run_claude(env: NodeEnv, base_url: str, case: Case, tmp: Path) -> Run:
         "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
         "DISABLE_TELEMETRY": "1",
         "DISABLE_AUTOUPDATER": "1",
-        "CLAUDE_CODE_MAX_RETRIES": "0",
         "NO_PROXY": "127.0.0.1,localhost",
     }
+    if not case.own_retries:
+        run_env["CLAUDE_CODE_MAX_RETRIES"] = "0"
     if not case.thinking:
         run_env["MAX_THINKING_TOKENS"] = "0"
     started = time.monotonic()

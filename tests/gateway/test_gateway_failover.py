@@ -30,6 +30,7 @@ def config(sim: str) -> str:
         "pings": (f"{sim}/s/stall_with_pings", ""),
         "overloaded": (f"{sim}/s/overloaded_529", ""),
         "loop": (f"{sim}/s/endless_message_start", ""),
+        "down": (f"{sim}/s/overloaded_529", ""),
         "fallback": (sim, f'model = "{FALLBACK_MODEL}"'),
     }
     routes = {
@@ -38,6 +39,7 @@ def config(sim: str) -> str:
         "pings-*": ["pings", "fallback"],
         "overloaded-*": ["overloaded"],
         "loop-*": ["loop"],
+        "down-*": ["down", "fallback"],
     }
     text = """
 [server]
@@ -55,6 +57,10 @@ total = 60
 max_attempts = 2
 backoff_base = 0.05
 backoff_max = 0.2
+
+[breaker]
+failure_threshold = 2
+cooldown = 300
 """
     for name, (url, extra) in deployments.items():
         text += (
@@ -181,3 +187,18 @@ def test_a_failure_with_nothing_delivered_keeps_its_status_on_a_stream(gw: Runni
     assert caught.value.status_code == 502
     assert caught.value.response.headers["x-should-retry"] == "false"
     assert "message_start" in str(caught.value)
+
+
+def test_a_down_primary_is_skipped_once_its_breaker_opened(gw: Running) -> None:
+    """Two requests in a row find the primary overloaded after its retries (threshold 2): from
+    then on requests go to the fallback straight away, instead of paying the primary's retries."""
+    client = anthropic.Anthropic(
+        base_url=gw.url, api_key="sk-test", max_retries=0, timeout=TIME_BOUND
+    )
+    tried = []
+    for n in range(3):
+        model = f"down-{n}"
+        message = client.messages.create(**ask(model))
+        assert message.model == FALLBACK_MODEL
+        tried.append([a["deployment"] for a in record_of(gw, model)["attempts"]])
+    assert tried == [["down", "down", "fallback"], ["down", "down", "fallback"], ["fallback"]]

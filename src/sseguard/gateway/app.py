@@ -43,6 +43,7 @@ from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.repair import Failure
+from sseguard.resilience.breaker import Breakers
 from sseguard.resilience.continuation import ContinuationMemory
 from sseguard.resilience.exchange import ClientRequest, Exchange
 from sseguard.upstream.client import UpstreamClient
@@ -73,6 +74,8 @@ class Gateway:
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
         # What each deployment showed about continuing answers (F37), for every later request.
         self.continuations = ContinuationMemory()
+        # Which deployments are down (circuit breakers, per worker process).
+        self.breakers = Breakers(config.breaker)
         server = config.server
         self.origins = Origins(
             server.cors_origins, answered_hosts(server.host, server.allowed_hosts)
@@ -257,7 +260,14 @@ class Gateway:
         )
         capture = self._capture_for(route, scope, request) if route.capture else None
         exchange = Exchange(
-            self.client, self.config, route, request, rec, capture, self.continuations
+            self.client,
+            self.config,
+            route,
+            request,
+            rec,
+            capture,
+            self.continuations,
+            self.breakers,
         )
         try:
             if stream:

@@ -24,6 +24,7 @@ from sseguard.protocol.render import render
 from sseguard.protocol.repair import Failure, Phase, Repairer
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
+from sseguard.resilience.breaker import Breakers
 from sseguard.resilience.continuation import (
     ContinuationMemory,
     instruct_body,
@@ -93,6 +94,8 @@ class Exchange:
     capture: Capture | None = None  # the route keeps raw bytes of this request
     # How each deployment continues a cut answer (F37): shared by the gateway's requests.
     continuations: ContinuationMemory = field(default_factory=ContinuationMemory)
+    # Which deployments are worth trying now (circuit breakers): shared likewise.
+    breakers: Breakers | None = None
     repairer: Repairer = field(init=False)
     resumes: int = 0
     outcome: str = "none"  # "complete", "resumed", "error", "finalized"
@@ -107,6 +110,8 @@ class Exchange:
 
     def __post_init__(self) -> None:
         self.repairer = self._new_repairer()
+        if self.breakers is None:
+            self.breakers = Breakers(self.config.breaker)
 
     def _new_repairer(self) -> Repairer:
         return Repairer(
@@ -231,9 +236,12 @@ class Exchange:
         if stalled in names:
             at = names.index(stalled) + 1
             names = (*names[at:], *names[:at])
-        for name in names:
+        breakers = self.breakers
+        assert breakers is not None
+        for name in breakers.order(names):
             deployment = self.config.deployment(name)
             n = 0
+            here: verdicts.Verdict | None = None  # this deployment's last answer
             while n < retry.max_attempts:
                 if self._remaining() <= 0:
                     return self._total_timeout()
@@ -267,16 +275,19 @@ class Exchange:
                     # instruction next time, which every model follows.
                     self.continuations.learn(deployment.name, deployment.continuation)
                 if verdict is None or produced:
+                    _report(breakers, name, verdict)
                     return verdict
                 if prefill and self._refused_prefill(verdict, deployment):
                     first = True  # asked again at once, by instruction: no attempt was spent
                     continue
-                last = verdict
+                last = here = verdict
                 n += 1
                 if not verdict.retry or (verdicts.is_stall(verdict) and name != names[-1]):
                     break  # a stall or timeout: the next deployment at once, not a second wait
                 if verdict.wait is not None and verdict.wait > retry.retry_after_cap:
                     break  # not worth waiting here: another deployment, or the 429 itself
+            if here is not None and here.fault:  # an upstream answered (or failed) this request
+                _report(breakers, name, here)
             if last is not None and not (last.retry or last.fall_back):
                 return last
         return last
@@ -343,6 +354,12 @@ class Exchange:
             silent = isinstance(exc, UpstreamSilent)
             return False, verdicts.for_unreachable(f"{deployment.name}: {exc}", silent=silent)
         self._last_status = resp.status
+        if resp.resent:
+            # Never a hidden attempt (retry discipline, rule 3): the lost send is one too.
+            self.record.attempts.append(
+                Attempt(deployment.name, None, "F20", f"sent again: {resp.resent}", 0.0)
+            )
+            self.record.add_anomalies({"F20": 1})
         self.record.mark_first_byte()
         if cap is not None:
             cap.status, cap.response_headers = resp.status, resp.headers
@@ -590,6 +607,15 @@ class Exchange:
 
 def _failure_of(verdict: verdicts.Verdict) -> Failure:
     return Failure(verdict.fault, verdict.error.error_type, verdict.error.message)
+
+
+def _report(breakers: Breakers, name: str, verdict: verdicts.Verdict | None) -> None:
+    """Once per deployment and request, after its retries: a transient failure (overload, 5xx,
+    broken or silent) counts against it; an answer, even an error about the request, for it."""
+    if verdict is not None and verdict.retry:
+        breakers.failure(name)
+    else:
+        breakers.success(name)
 
 
 def _no_continuation(deployment: str) -> verdicts.Verdict:

@@ -415,6 +415,12 @@ def stall_first(draft: Draft) -> Draft:
     return replace(draft, items=(Stall(),), abort=True)
 
 
+def accept_then_silence(draft: Draft) -> Draft:
+    """F21 after the head: a 200 and one keep-alive comment (which is no event), then nothing, as
+    an upstream that took the request and never answers."""
+    return replace(draft, items=(Raw(b": accepted\n\n"), Stall()), abort=True)
+
+
 # HTTP answers (F18, F19, F24-F26, F28).
 def http_json(status: int, body: JSON, *headers: tuple[str, str]) -> Mutation:
     """An HTTP error answer: the status and its JSON body, instead of whatever the draft held."""

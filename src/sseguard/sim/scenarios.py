@@ -20,6 +20,7 @@ from sseguard.sim.mutations import (
     Mutation,
     NotApplicable,
     Tail,
+    accept_then_silence,
     append,
     clean_draft,
     cut,
@@ -513,6 +514,26 @@ _BASE: tuple[Scenario, ...] = (
         stall_first,
     ),
     _s(
+        "accept_then_silence",
+        "F21",
+        "200 and one keep-alive comment, then silence until the client goes away (cap 10 minutes)",
+        sse_only(accept_then_silence),
+    ),
+    _s(
+        "unauthorized_401",
+        "F40",
+        "HTTP 401 authentication_error, every time: clients that retry it multiply the calls",
+        http_error(401, "authentication_error", "invalid x-api-key"),
+    ),
+    _s(
+        "bad_request_400",
+        "F40",
+        "HTTP 400 invalid_request_error, every time (a request the model cannot take)",
+        http_error(
+            400, "invalid_request_error", "messages.0: text content blocks must be non-empty"
+        ),
+    ),
+    _s(
         "stall_mid_stream",
         "F21",
         "200 and some text, then silence until the client goes away (cap 10 minutes)",
@@ -719,6 +740,7 @@ _ONCE = (
     "truncated_event",
     "truncated_tool_input",
     "stall_before_first_byte",
+    "accept_then_silence",
     "stall_mid_stream",
     "stall_with_keepalives",
     "stall_with_pings",

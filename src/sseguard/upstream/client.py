@@ -42,10 +42,12 @@ class UpstreamSilent(UpstreamUnreachable):
 class UpstreamResponse:
     """Status and headers of an answer whose body is still to be read."""
 
-    __slots__ = ("_client", "connection", "headers", "read_chunk", "status")
+    __slots__ = ("_client", "connection", "headers", "read_chunk", "resent", "status")
 
-    def __init__(self, connection: Connection, client: UpstreamClient) -> None:
+    def __init__(self, connection: Connection, client: UpstreamClient, resent: str = "") -> None:
         self.status = connection.status
+        # Why the request went out twice, if it did: an attempt of its own, to be counted.
+        self.resent = resent
         self.headers = connection.headers  # lower-cased
         self.connection = connection
         self._client = client
@@ -159,16 +161,17 @@ class UpstreamClient:
         """Send and wait for the status line and headers (at most ``header_timeout`` seconds)."""
         target = _target(req.url)
         data = _encode(method, target, req.headers, req.body)
+        resent: list[str] = []
         try:
             async with asyncio.timeout(header_timeout):
-                conn = await self._answered(target, data)
+                conn = await self._answered(target, data, resent)
         except TimeoutError as exc:
             raise UpstreamSilent(
                 f"no HTTP answer from the upstream within {header_timeout:g} s"
             ) from exc
-        return UpstreamResponse(conn, self)
+        return UpstreamResponse(conn, self, "; ".join(resent))
 
-    async def _answered(self, target: _Target, data: bytes) -> Connection:
+    async def _answered(self, target: _Target, data: bytes, resent: list[str]) -> Connection:
         conn = self._take(target.key)
         while True:
             reused = conn is not None
@@ -180,7 +183,9 @@ class UpstreamClient:
             except UpstreamBroken as exc:
                 conn.close()
                 if reused and not conn.received:
-                    # The upstream had just dropped this idle connection: once on a new one.
+                    # The upstream had just dropped this idle connection: once on a new one. The
+                    # first send may still have reached it, so the caller counts it as an attempt.
+                    resent.append(f"a pooled connection broke before any answer ({exc})")
                     conn = None
                     continue
                 raise UpstreamUnreachable(f"the upstream request failed: {exc}") from exc
