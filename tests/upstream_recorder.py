@@ -7,7 +7,8 @@ chooses the answer, the second labels the deployment, the rest is the client's p
     http://127.0.0.1:PORT/<behaviour>/<label>/v1/messages?beta=true
 
 Behaviours: ``ok`` (a clean SSE answer, ``CANNED_TEXT``), ``json`` (the same as a JSON Message),
-``529`` (Anthropic's overloaded_error), ``401echo`` (a 401 whose body and headers echo every
+``529`` (Anthropic's overloaded_error), ``400ctx`` (a prompt longer than the model's context),
+``pingonly`` (message_start, then pings and no token), ``401echo`` (a 401 whose body and headers echo every
 request header back, as some proxies do, credentials included), ``302`` and ``204`` (answers
 that are no error and no Messages answer either: a redirect, an empty success). Every answer carries a
 ``request-id`` of ``req_<label>_<n>`` (``n`` counts all requests received) and a rate-limit header.
@@ -26,6 +27,8 @@ import orjson
 from aiohttp import web
 
 CANNED_TEXT = "Hello from the recorder."
+PING_ONLY_INTERVAL = 0.2  # seconds between the pingonly behaviour's pings
+PING_ONLY_LIMIT = 150  # it ends by itself after half a minute
 START_TIMEOUT = 10.0  # only detects a thread that never comes up
 
 
@@ -159,6 +162,31 @@ class RecordingUpstream:
             }
             return web.Response(
                 status=529,
+                body=orjson.dumps(error),
+                headers={**common, "content-type": "application/json"},
+            )
+        if behaviour == "pingonly":
+            # message_start, then only pings: an upstream that holds the request without a token.
+            resp = web.StreamResponse(
+                headers={**common, "content-type": "text/event-stream; charset=utf-8"}
+            )
+            await resp.prepare(request)
+            start = {**canned_message(model), "content": [], "stop_reason": None}
+            await resp.write(sse({"type": "message_start", "message": start}))
+            for _ in range(PING_ONLY_LIMIT):
+                await asyncio.sleep(PING_ONLY_INTERVAL)
+                await resp.write(sse({"type": "ping"}))
+            return resp
+        if behaviour == "400ctx":
+            error = {
+                "type": "error",
+                "error": {
+                    "type": "invalid_request_error",
+                    "message": "prompt is too long: 210000 tokens > 200000 maximum",
+                },
+            }
+            return web.Response(
+                status=400,
                 body=orjson.dumps(error),
                 headers={**common, "content-type": "application/json"},
             )

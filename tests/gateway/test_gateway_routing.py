@@ -196,6 +196,12 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("dropok", rec.base("ok", "dropok"), "passthrough_key = true"),
         ("rec302", rec.base("302", "r302"), "passthrough_key = true"),
         ("rec204", rec.base("204", "r204"), "passthrough_key = true"),
+        ("ctx400", rec.base("400ctx", "ctx"), "passthrough_key = true"),
+        (
+            "pingonly",
+            rec.base("pingonly", "po"),
+            "passthrough_key = true\ntimeouts = { first_token = 1 }",
+        ),
     ]
     routes: list[tuple[str, list[str], str]] = [
         ("pass-*", ["pass"], ""),
@@ -223,6 +229,9 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("fb204-*", ["rec204", "simclean"], ""),
         ("only302-*", ["rec302"], ""),
         ("only204-*", ["rec204"], ""),
+        ("ctxfb-*", ["ctx400", "recok"], 'context_overflow = "fall_back"'),
+        ("ctxno-*", ["ctx400", "recok"], ""),
+        ("slowtoken-*", ["pingonly", "recok"], ""),
     ]
     text = COMMON + (
         "\n[timeouts]\nconnect = 2\nfirst_event = 4\nidle = 4\ntotal = 60\nping_interval = 5\n"
@@ -644,6 +653,24 @@ def test_attempts_per_deployment_are_retry_max_attempts(world: World) -> None:
     message = sdk_answer(world.gw.url, "countok-m", t, stream=True)
     assert text_of(message) == CANNED_TEXT
     assert (len(world.rec.of("cc", t)), len(world.rec.of("cok", t))) == (2, 1)
+
+
+def test_a_context_overflow_falls_back_only_when_the_route_says_so(world: World) -> None:
+    t = tag()
+    message = sdk_answer(world.gw.url, "ctxfb-m", t, stream=True)
+    assert text_of(message) == CANNED_TEXT  # the next (larger-context) deployment answered
+    assert (len(world.rec.of("ctx", t)), len(world.rec.of("cok", t))) == (1, 1)
+    reply = post(world.gw.url, body("ctxno-m", tag()))  # the default: the client's 400
+    assert reply.status == 400 and "prompt is too long" in reply.json()["error"]["message"]
+
+
+def test_a_first_token_deadline_moves_to_the_next_deployment(world: World) -> None:
+    """The primary sends message_start and then only pings: with first_token = 1 s it is left
+    for the fallback before the client saw anything of it."""
+    t = tag()
+    message = sdk_answer(world.gw.url, "slowtoken-m", t, stream=True)
+    assert text_of(message) == CANNED_TEXT
+    assert (len(world.rec.of("po", t)), len(world.rec.of("cok", t))) == (1, 1)
 
 
 def test_passed_on_headers_come_from_the_answering_deployment(world: World) -> None:

@@ -128,6 +128,9 @@ class DeploymentTimeouts(_Model):
     first_event: Seconds | None = None
     idle: Seconds | None = None
     progress: Seconds | None = None
+    # Off unless set: no content (a text, thinking or tool delta) this long after the request was
+    # sent is a stall before commit, and the next deployment is tried (a slow first token).
+    first_token: Seconds | None = None
 
 
 class Deployment(_Model):
@@ -335,6 +338,9 @@ class Route(_Model):
     # Only used in finalize mode, the one place an ending is invented (mid-stream rule 5).
     finalize_stop_reason: Literal["end_turn", "max_tokens", "stop_sequence"] = "end_turn"
     atomic_tools: Flag = True
+    # "fall_back": a 400 that says the prompt exceeds the model's context goes to the next
+    # deployment (list a larger-context one after it) instead of back to the client.
+    context_overflow: Literal["answer", "fall_back"] = "answer"
     # "hold": each thinking block is sent whole once signed, so a cut inside it is retried or
     # resumed; "stream": live, and a cut inside a thinking block ends in an error.
     thinking: Literal["hold", "stream"] = "hold"
@@ -370,6 +376,7 @@ class Timeouts(_Model):
     # stream idle-alive but are no progress. Long enough for a server tool to run (see
     # docs/configuration.md), short of the total.
     progress: Seconds = DEFAULT_PROGRESS
+    first_token: Seconds | None = None  # per deployment (DeploymentTimeouts): off by default
     total: Seconds = 600.0
     ping_interval: Seconds = 10.0
     # Before anything was sent, the wait before a ping commits a 200 (and so gives up answering a

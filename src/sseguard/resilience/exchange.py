@@ -9,6 +9,8 @@ streaming and non-streaming clients.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.gateway.errors import GatewayError
 from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
-from sseguard.protocol.events import MESSAGE_START, Event
+from sseguard.protocol.events import MESSAGE_START, PING, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
 from sseguard.protocol.repair import Failure, Phase, Repairer
@@ -280,6 +282,10 @@ class Exchange:
                 if prefill and self._refused_prefill(verdict, deployment):
                     first = True  # asked again at once, by instruction: no attempt was spent
                     continue
+                if self.route.context_overflow == "fall_back" and verdicts.is_context_overflow(
+                    verdict
+                ):
+                    verdict = dataclasses.replace(verdict, fall_back=True)
                 last = here = verdict
                 n += 1
                 if not verdict.retry or (verdicts.is_stall(verdict) and name != names[-1]):
@@ -425,6 +431,8 @@ class Exchange:
         held: list[Event] = []
         produced = False
         first_deadline = started + timeouts.first_event
+        # Off unless the deployment sets first_token: content due by then, or the next deployment.
+        token_deadline = started + timeouts.first_token if timeouts.first_token else math.inf
         watchdog = Watchdog()
         read = resp.read_chunk
         feed = pipe.feed
@@ -450,6 +458,8 @@ class Exchange:
                 # Runs once per upstream read, i.e. per event on a paced stream: kept flat.
                 now = time.monotonic()
                 until = relay.until(now, produced or bool(held), first_deadline)
+                if not produced and token_deadline < until:
+                    until = token_deadline
                 watchdog.arm(until - now if until > now else 0.0)
                 try:
                     try:
@@ -459,7 +469,13 @@ class Exchange:
                 except asyncio.CancelledError:
                     if not watchdog.consume():
                         raise
-                    why = self._why_timed_out(timeouts, relay, produced or bool(held))
+                    if not produced and time.monotonic() >= token_deadline - 0.001:
+                        why = (
+                            f"the upstream sent no content within {timeouts.first_token:g} s "
+                            "(first_token)"
+                        )
+                    else:
+                        why = self._why_timed_out(timeouts, relay, produced or bool(held))
                     r.fail("F21", "timeout_error", why)
                     return produced, False
                 except OSError as exc:
@@ -526,14 +542,20 @@ class Exchange:
         return f"the upstream sent no event within {timeouts.first_event:g} s (first-event timeout)"
 
     async def _deliver(self, sink: Sink, held: list[Event], events: list[Event]) -> bool:
-        """Write events, except a stream's very first ``message_start`` while it is alone."""
+        """Write events, except a stream's ``message_start`` while nothing but pings followed
+        it: until content flows, the attempt can still fail into a retry or fallback, and the
+        client into a real status (an endless message_start, F11; a first_token deadline)."""
         if held:
             events = held + events
             held.clear()
         if not events:
             return False
-        if len(events) == 1 and events[0].type == MESSAGE_START and not self.repairer.ended:
-            held.append(events[0])
+        if (
+            events[0].type == MESSAGE_START
+            and not self.repairer.ended
+            and all(e.type == PING for e in events[1:])
+        ):
+            held.append(events[0])  # the upstream's pings: the gateway sends its own
             return False
         await sink.write(events)
         return True

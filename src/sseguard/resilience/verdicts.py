@@ -144,6 +144,28 @@ def for_unreachable(message: str, *, silent: bool = False) -> Verdict:
     return Verdict(GatewayError(502, message, "api_error"), "F20", retry=True)
 
 
+# How providers word a prompt longer than the model's context: Anthropic ("prompt is too long:
+# 210000 tokens > 200000 maximum"), OpenAI and vLLM ("maximum context length",
+# context_length_exceeded), others ("context window", "too many tokens").
+_CONTEXT_WORDS = (
+    "prompt is too long",
+    "context length",
+    "context_length",
+    "context window",
+    "too many tokens",
+)
+
+
+def is_context_overflow(verdict: Verdict) -> bool:
+    """A 400 that says the request does not fit the model's context: a larger-context deployment
+    may take it (route option ``context_overflow: fall_back``)."""
+    error = verdict.error
+    if error.status not in (400, 413, 422):
+        return False
+    words = error.message.lower()
+    return any(w in words for w in _CONTEXT_WORDS)
+
+
 def is_stall(verdict: Verdict) -> bool:
     """A timeout or stall (F21): the next deployment is tried at once, not the silent one again
     (retry discipline, rule 1)."""
