@@ -8,7 +8,8 @@ chooses the answer, the second labels the deployment, the rest is the client's p
 
 Behaviours: ``ok`` (a clean SSE answer, ``CANNED_TEXT``), ``json`` (the same as a JSON Message),
 ``529`` (Anthropic's overloaded_error), ``400ctx`` (a prompt longer than the model's context),
-``pingonly`` (message_start, then pings and no token), ``401echo`` (a 401 whose body and headers echo every
+``pingonly`` (message_start, then pings and no token), ``maxtok_tool`` (max_tokens reached
+inside a tool call), ``401echo`` (a 401 whose body and headers echo every
 request header back, as some proxies do, credentials included), ``302`` and ``204`` (answers
 that are no error and no Messages answer either: a redirect, an empty success). Every answer carries a
 ``request-id`` of ``req_<label>_<n>`` (``n`` counts all requests received) and a rate-limit header.
@@ -164,6 +165,34 @@ class RecordingUpstream:
                 status=529,
                 body=orjson.dumps(error),
                 headers={**common, "content-type": "application/json"},
+            )
+        if behaviour == "maxtok_tool":
+            # max_tokens reached inside a tool call's JSON, as Anthropic streams it: the block's
+            # stop, then message_delta with stop_reason max_tokens (a legitimate end, F14).
+            start = {**canned_message(model), "content": [], "stop_reason": None}
+            tool = {"type": "tool_use", "id": "toolu_cut", "name": "get_weather", "input": {}}
+            events: list[dict[str, Any]] = [
+                {"type": "message_start", "message": start},
+                {"type": "content_block_start", "index": 0, "content_block": tool},
+                *(
+                    {
+                        "type": "content_block_delta",
+                        "index": 0,
+                        "delta": {"type": "input_json_delta", "partial_json": part},
+                    }
+                    for part in ('{"city": ', '"San Fra')
+                ),
+                {"type": "content_block_stop", "index": 0},
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+                    "usage": {"output_tokens": 16},
+                },
+                {"type": "message_stop"},
+            ]
+            return web.Response(
+                body=b"".join(sse(e) for e in events),
+                headers={**common, "content-type": "text/event-stream; charset=utf-8"},
             )
         if behaviour == "pingonly":
             # message_start, then only pings: an upstream that holds the request without a token.

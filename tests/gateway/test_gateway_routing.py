@@ -197,6 +197,7 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("rec302", rec.base("302", "r302"), "passthrough_key = true"),
         ("rec204", rec.base("204", "r204"), "passthrough_key = true"),
         ("ctx400", rec.base("400ctx", "ctx"), "passthrough_key = true"),
+        ("maxtok", rec.base("maxtok_tool", "mt"), "passthrough_key = true"),
         (
             "pingonly",
             rec.base("pingonly", "po"),
@@ -230,6 +231,7 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("only302-*", ["rec302"], ""),
         ("only204-*", ["rec204"], ""),
         ("ctxfb-*", ["ctx400", "recok"], 'context_overflow = "fall_back"'),
+        ("maxtok-*", ["maxtok"], ""),
         ("ctxno-*", ["ctx400", "recok"], ""),
         ("slowtoken-*", ["pingonly", "recok"], ""),
     ]
@@ -662,6 +664,21 @@ def test_a_context_overflow_falls_back_only_when_the_route_says_so(world: World)
     assert (len(world.rec.of("ctx", t)), len(world.rec.of("cok", t))) == (1, 1)
     reply = post(world.gw.url, body("ctxno-m", tag()))  # the default: the client's 400
     assert reply.status == 400 and "prompt is too long" in reply.json()["error"]["message"]
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["stream", "json"])
+def test_max_tokens_inside_a_tool_call_arrives_as_the_upstream_sent_it(
+    world: World, stream: bool
+) -> None:
+    """F14: the upstream ran out of tokens inside a held tool call. The SDK gets the message as
+    it would straight from the upstream (stop_reason max_tokens, the partial input), one call."""
+    t = tag()
+    message = sdk_answer(world.gw.url, "maxtok-m", t, stream)
+    assert message.stop_reason == "max_tokens"
+    assert [b.type for b in message.content] == ["tool_use"]
+    # The SDK reads the cut JSON as {} straight from the upstream too (checked by hand).
+    assert message.content[0].input == {}
+    assert len(world.rec.of("mt", t)) == 1
 
 
 def test_a_first_token_deadline_moves_to_the_next_deployment(world: World) -> None:
