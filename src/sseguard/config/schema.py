@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fnmatch
 import re
+from collections.abc import Callable
 from functools import cached_property
 from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
@@ -363,6 +364,16 @@ class Route(_Model):
 DEFAULT_PROGRESS = 120.0  # seconds without content: see Timeouts.progress
 
 
+def _unset_follows(data: Any, name: str, source: str, clashes: Callable[[float], bool]) -> Any:
+    """Raw config where ``name`` is unset takes ``source``'s value when ``name``'s default would
+    clash with it: an option set alone never fails on a default the user did not choose."""
+    if isinstance(data, dict) and name not in data and source in data:
+        value = data[source]
+        if isinstance(value, int | float) and not isinstance(value, bool) and clashes(value):
+            return {**data, name: value}
+    return data
+
+
 class Timeouts(_Model):
     """F21/F22. ``first_event`` is long because a long prompt takes time to its first event."""
 
@@ -389,15 +400,7 @@ class Timeouts(_Model):
     @classmethod
     def _progress_default(cls, data: Any) -> Any:
         """An unset progress limit is at most the total one: a short ``total`` alone is valid."""
-        if isinstance(data, dict) and "progress" not in data and "total" in data:
-            total = data["total"]
-            if (
-                isinstance(total, int | float)
-                and not isinstance(total, bool)
-                and total < DEFAULT_PROGRESS
-            ):
-                data = {**data, "progress": total}
-        return data
+        return _unset_follows(data, "progress", "total", lambda total: total < DEFAULT_PROGRESS)
 
     @model_validator(mode="after")
     def _within_total(self) -> Self:
@@ -435,15 +438,9 @@ class Breaker(_Model):
     @classmethod
     def _max_cooldown_default(cls, data: Any) -> Any:
         """An unset ``max_cooldown`` is at least the cooldown: a long ``cooldown`` alone is valid."""
-        if isinstance(data, dict) and "max_cooldown" not in data and "cooldown" in data:
-            cooldown = data["cooldown"]
-            if (
-                isinstance(cooldown, int | float)
-                and not isinstance(cooldown, bool)
-                and cooldown > DEFAULT_MAX_COOLDOWN
-            ):
-                data = {**data, "max_cooldown": cooldown}
-        return data
+        return _unset_follows(
+            data, "max_cooldown", "cooldown", lambda cooldown: cooldown > DEFAULT_MAX_COOLDOWN
+        )
 
     @model_validator(mode="after")
     def _cap_above_cooldown(self) -> Self:
