@@ -6,6 +6,8 @@ and the record says which model answered and what was billed."""
 from __future__ import annotations
 
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -202,3 +204,28 @@ def test_a_down_primary_is_skipped_once_its_breaker_opened(gw: Running) -> None:
         assert message.model == FALLBACK_MODEL
         tried.append([a["deployment"] for a in record_of(gw, model)["attempts"]])
     assert tried == [["down", "down", "fallback"], ["down", "down", "fallback"], ["fallback"]]
+
+
+def test_nothing_delivered_keeps_its_status_on_the_openai_and_browser_edges(gw: Running) -> None:
+    client = openai.OpenAI(base_url=f"{gw.url}/v1", api_key="sk-test", max_retries=0)
+    with pytest.raises(openai.APIStatusError) as caught:
+        list(
+            client.chat.completions.create(
+                model="loop-b",
+                messages=[{"role": "user", "content": "hi"}],
+                stream=True,
+                timeout=TIME_BOUND,
+            )
+        )
+    assert caught.value.status_code == 502
+    assert caught.value.response.headers["x-should-retry"] == "false"
+    page = urllib.request.Request(
+        f"{gw.url}/v1/chat/sse",
+        data=orjson.dumps({"model": "loop-c", "prompt": "hi"}),
+        headers={"content-type": "application/json"},
+    )
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(page, timeout=TIME_BOUND)
+    assert refused.value.code == 502
+    assert refused.value.read().startswith(b"event: error\n")
+    assert refused.value.headers["x-should-retry"] == "false"
