@@ -267,3 +267,18 @@ def test_redacted_thinking_goes_back_as_it_came() -> None:
     _, r = first_attempt(block_start(0, block), block_stop(0), text_start(1), text(1, "Hi"))
     assert r.resumable
     assert r.delivered_content() == [block, {"type": "text", "text": "Hi"}]
+
+
+@pytest.mark.parametrize("kind", ["tool", "thinking"])
+def test_a_held_block_has_a_bound(kind: str) -> None:
+    """A held tool input or thinking block grows with upstream input: past max_held the stream
+    fails (F09) rather than keeping whatever an upstream sends in memory."""
+    if kind == "tool":
+        parts = [tool_start(0), *(delta(0, "input_json_delta", '"xxxxxxxxxx",') for _ in range(5))]
+    else:
+        parts = [thinking_start(0), *(delta(0, "thinking_delta", "x" * 10) for _ in range(5))]
+    r = Repairer(max_held=30)
+    out = StreamRepair(r).feed(wire(message_start(), *parts))
+    assert r.failed and r.failure is not None and r.failure.fault == "F09"
+    assert [e.type for e in out] == ["message_start"]
+    assert not r.blocks

@@ -102,6 +102,8 @@ def _int_index(value: object) -> int | None:
     return None
 
 
+# How much one held block (a tool call's input, a thinking block) may grow: the event bound's.
+DEFAULT_MAX_HELD = 32 * 1024 * 1024
 # The upstream index of a block opened by a stream a resume replaced: no index of the new one.
 _EARLIER_STREAM = -1
 # Deltas whose type says what block they extend, so a lost start can be put back (F12). Not
@@ -125,6 +127,7 @@ class Block:
     held: dict[str, Any] | None = None
     held_events: list[Event] = field(default_factory=list)  # a held thinking block's, in order
     json_parts: list[str] = field(default_factory=list)
+    held_size: int = 0  # characters held so far (a bound, F09)
     text_parts: list[str] = field(default_factory=list)  # a text or thinking block's text
     signature: str | None = None
     content_block: dict[str, Any] | None = None  # a redacted_thinking block's, sent back as is
@@ -151,10 +154,12 @@ class Repairer:
         atomic_tools: bool = True,
         hold_thinking: bool = True,
         max_start_repeats: int = 3,
+        max_held: int = DEFAULT_MAX_HELD,
         drop_events: Iterable[str] = (),
     ) -> None:
         self.atomic_tools = atomic_tools
         self.hold_thinking = hold_thinking
+        self.max_held = max_held
         self.max_start_repeats = max_start_repeats
         self.drop_events = frozenset(drop_events)
         self.anomalies = AnomalyLog()
@@ -889,7 +894,7 @@ class Repairer:
                 return out  # an empty fragment carries nothing and trips some accumulators (F14)
             if blk.held is not None:
                 blk.json_parts.append(part)
-                return out
+                return out if self._within_bound(blk, len(part)) else []
         if changed or blk.index != up:
             payload["index"] = blk.index
             event = Event.of(payload)
@@ -897,9 +902,25 @@ class Repairer:
             event = Event(CONTENT_BLOCK_DELTA, data, payload, frame)
         if blk.held is not None:  # a thinking block, held until its signature
             blk.held_events.append(event)
+            if not self._within_bound(blk, len(event.data)):
+                return []
         else:
             out.append(event)
         return out
+
+    def _within_bound(self, blk: Block, size: int) -> bool:
+        """A held block grows with upstream input: past ``max_held`` characters the stream fails
+        (F09) instead of holding an upstream's endless tool input or thinking in memory."""
+        blk.held_size += size
+        if blk.held_size <= self.max_held:
+            return True
+        self._fail(
+            "F09",
+            "api_error",
+            f"the upstream's {blk.type} block exceeds {self.max_held} characters while held "
+            "whole (limits.max_event_bytes)",
+        )
+        return False
 
     def _lost_start(self, payload: dict[str, Any], data: str, frame: bytes | None) -> list[Event]:
         """The next block's content_block_start was lost (or never sent): the delta says what the

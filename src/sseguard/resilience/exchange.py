@@ -120,6 +120,7 @@ class Exchange:
             atomic_tools=self.route.atomic_tools,
             hold_thinking=self.route.thinking == "hold",
             drop_events=self.route.drop_events,
+            max_held=self.config.limits.max_event_bytes,
         )
 
     async def run(self, sink: Sink) -> None:
