@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -49,6 +50,7 @@ from sseguard.resilience.exchange import ClientRequest, Exchange
 from sseguard.upstream.client import UpstreamClient
 
 Observer = Callable[[RequestRecord], None]
+LOGGER = logging.getLogger("sseguard.gateway")
 SHUTDOWN_ENDING_TIMEOUT = 2.0  # seconds for cancelled streams to write their last events
 MESSAGES = "/v1/messages"
 ANTHROPIC = AnthropicEdge()
@@ -118,6 +120,14 @@ class Gateway:
         except ClientGone:
             rec.outcome = "client_gone"
             rec.client_disconnected = True
+        except Exception as exc:
+            # A bug of sseguard's own, before any streaming began: the client still gets a 500 in
+            # its endpoint's format, never the server's plain-text page.
+            rec.outcome = "error"
+            LOGGER.exception("internal error in request %s", rec.request_id)
+            if not rec.status:
+                error = GatewayError(500, _internal(exc), "api_error")
+                await send_error(_StatusNotingSend(send, rec), error, rec.request_id, edge)
         finally:
             rec.finish(rec.status or 499)  # 499: the client left before any status went out
             for observe in self.observers:
@@ -349,6 +359,16 @@ class Gateway:
             err.headers = {**exchange.response_headers, **err.headers, **exchange.retry_advice}
             await send_error(send, err, request_id, edge)
             return
+        except Exception as exc:
+            # A bug of sseguard's own: the stream still ends with a typed error, recorded as one,
+            # never a chunked body that just stops (which a client may take for a whole answer).
+            LOGGER.exception("internal error in request %s", request_id)
+            rec.outcome = "error"
+            if sink.committed:
+                rec.midstream = "error"
+            failure = Failure("", "api_error", _internal(exc))
+            await _end_early(edge, exchange, sink, send, request_id, 500, failure)
+            return
         finally:
             self._streaming.discard(task)
             self.metrics.add_gaps(sink.gaps)
@@ -433,11 +453,32 @@ async def _shutdown_ending(
     edge: Edge, exchange: Exchange, sink: StreamSink, send: Send, request_id: str
 ) -> None:
     message = "sseguard is shutting down and its grace period for open streams ran out"
+    failure = Failure("F20", "api_error", message)
+    await _end_early(edge, exchange, sink, send, request_id, 503, failure)
+
+
+async def _end_early(
+    edge: Edge,
+    exchange: Exchange,
+    sink: StreamSink,
+    send: Send,
+    request_id: str,
+    status: int,
+    failure: Failure,
+) -> None:
+    """A stream that cannot go on: a typed error event after commit, else the real status."""
     if sink.committed:
-        await sink.write(finalize(exchange.repairer, "error", Failure("F20", "api_error", message)))
+        await sink.write(finalize(exchange.repairer, "error", failure))
         await sink.end()
     else:
-        await send_error(send, GatewayError(503, message, "api_error"), request_id, edge)
+        error = GatewayError(status, failure.message, failure.error_type)
+        await send_error(send, error, request_id, edge)
+
+
+def _internal(exc: Exception) -> str:
+    """What the client is told of sseguard's own failure: its kind, not its text, which may hold
+    request content; the traceback is in the gateway's log."""
+    return f"sseguard failed internally ({type(exc).__name__}); the gateway's log has the details"
 
 
 def _allow(method: str, allowed: str) -> None:

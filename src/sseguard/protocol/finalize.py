@@ -78,7 +78,8 @@ def finalize(
 
 def error_event(cause: Failure, delivered: str) -> Event:
     etype = cause.error_type if cause.error_type in ERROR_TYPES else "api_error"
-    message = f"{cause.message} ({cause.fault}); {delivered}"
+    fault = f" ({cause.fault})" if cause.fault else ""  # sseguard's own failure has no fault ID
+    message = f"{cause.message}{fault}; {delivered}"
     return Event.of({"type": "error", "error": {"type": etype, "message": message}})
 
 
