@@ -8,17 +8,65 @@ message is one ``transport.write`` of a chunk frame when the socket is not pause
 still there; ``DirectSend`` does exactly that, and says when it cannot (``ready()``), so the caller
 falls back to ``await send(...)``, which waits for the socket to drain. It relies on five
 attributes of uvicorn's ``RequestResponseCycle`` (``transport``, ``flow``, ``disconnected``,
-``chunked_encoding``, ``response_complete``); under any other server, or another uvicorn,
-``of()`` returns None and every write goes through ``send``. tests/gateway/test_direct_send.py
-fails if the pinned uvicorn stops matching.
+``chunked_encoding``, ``response_complete``) and on ``FlowControl.write_paused``. pyproject.toml
+pins uvicorn to the releases tests/gateway/test_direct_send.py has checked; in case another one is
+installed anyway, ``available()`` looks for those attributes once per process (``serve`` asks at
+startup and warns), and without them ``of()`` returns None: every write goes through ``send``,
+as under any other server.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
+from functools import cache
 from typing import Any
 
+from uvicorn.protocols.http.flow_control import FlowControl
 from uvicorn.protocols.http.httptools_impl import RequestResponseCycle
+
+LOGGER = logging.getLogger("sseguard.gateway")
+# What the direct path reads, by the class whose __init__ sets it up.
+REQUIRED = (
+    (
+        RequestResponseCycle,
+        ("transport", "flow", "disconnected", "chunked_encoding", "response_complete"),
+    ),
+    (FlowControl, ("write_paused",)),
+)
+
+
+def missing_attributes() -> tuple[str, ...]:
+    """The attributes ``DirectSend`` reads that this uvicorn's classes do not set in ``__init__``.
+
+    Read from the names each ``__init__`` assigns (its code object), since they are instance
+    attributes that no class attribute or annotation declares: no instance is built to find out.
+    """
+    missing = []
+    for cls, names in REQUIRED:
+        code = getattr(cls.__init__, "__code__", None)
+        assigned = set(code.co_names) if code is not None else set()
+        missing += [f"{cls.__name__}.{name}" for name in names if name not in assigned]
+    return tuple(missing)
+
+
+@cache
+def available() -> bool:
+    """Whether this process's uvicorn has what the direct path reads; decided once, and without
+    it every write is an awaited ``send`` (slower, but the same bytes)."""
+    return not missing_attributes()
+
+
+def check_server() -> None:
+    """Startup's check (``sseguard serve``): one warning, naming what is missing, when the direct
+    path is off, so that a slower gateway after a uvicorn upgrade has a visible cause."""
+    if not available():
+        LOGGER.warning(
+            "sseguard: the installed uvicorn lacks %s, which the direct write path reads; "
+            "every stream write goes through ASGI send instead (correct, but slower). "
+            "Install a uvicorn in the range sseguard pins (pyproject.toml).",
+            ", ".join(missing_attributes()),
+        )
 
 
 class DirectSend:
@@ -33,16 +81,11 @@ class DirectSend:
     def of(cls, send: object) -> DirectSend | None:
         """The direct path behind an ASGI ``send`` after a chunked response's head, if there is one."""
         cycle = getattr(send, "__self__", None)
-        if type(cycle) is not RequestResponseCycle:
+        if type(cycle) is not RequestResponseCycle or not available():
             return None
-        if getattr(cycle, "chunked_encoding", None) is not True or cycle.response_complete:
+        if cycle.chunked_encoding is not True or cycle.response_complete:
             return None
-        try:
-            direct = cls(cycle)
-            direct.ready()
-        except AttributeError:  # a uvicorn whose cycle no longer looks like this
-            return None
-        return direct
+        return cls(cycle)
 
     def ready(self) -> bool:
         """A write now goes out without waiting: the socket is not paused, the client is there."""

@@ -16,6 +16,7 @@ import orjson
 
 from sseguard.config import Config, load_config
 from sseguard.gateway.app import Gateway
+from sseguard.gateway.direct import check_server
 from sseguard.observe.handoff import Handoff
 from sseguard.observe.log import log_requests, log_to_stderr
 from sseguard.observe.store import RequestLogError, RequestLogStore
@@ -130,6 +131,8 @@ def serve(options: ServeOptions) -> None:
         file=sys.stderr,
         flush=True,
     )
+    # Once, here: workers (the same uvicorn) come to the same answer without saying it again.
+    check_server()
     os.environ[OPTIONS_ENV] = orjson.dumps(asdict(options)).decode()
     if server.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics to files here; /metrics in any worker adds them all up.
