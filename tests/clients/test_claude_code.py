@@ -305,7 +305,9 @@ def test_claude_code_through_gateway(runs: dict[str, Run], case: Case) -> None:
         assert marker not in run.stderr, f"{case.id}: {marker!r} on stderr\n{shown}"
     if case.expect == "error":
         assert run.returncode != 0, f"{case.id}: a failed turn exited 0\n{shown}"
-        assert "API Error" in run.stdout + run.stderr, f"{case.id}: no API error shown\n{shown}"
+        said = run.stdout + run.stderr
+        # A 401 is shown as what to fix ("Invalid API key"), any other failure as "API Error".
+        assert "API Error" in said or "Invalid API key" in said, f"{case.id}: no error\n{shown}"
         assert ANSWER not in normalise(run.stdout), f"{case.id}: the full answer, yet\n{shown}"
         # The error names what broke the stream, never a refusal sseguard's own resume caused.
         assert "prefill" not in run.stdout + run.stderr, f"{case.id}\n{shown}"
