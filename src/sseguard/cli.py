@@ -7,8 +7,12 @@ import sys
 from pathlib import Path
 
 import click
+from click.core import ParameterSource
 
 from sseguard import __version__
+
+# How ``serve`` hands a key to its workers, and where --upstream-key also looks for one.
+UPSTREAM_KEY_ENV = "SSEGUARD_UPSTREAM_KEY"
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -35,10 +39,23 @@ def main() -> None:
     "(e.g. http://127.0.0.1:11434/v1) and /v1/messages is translated to chat.completions.",
 )
 @click.option(
+    "--upstream-key-env",
+    metavar="NAME",
+    help="Key for --upstream, read from the environment variable NAME. Without a key each "
+    "client's own key is passed on.",
+)
+@click.option(
+    "--upstream-key-file",
+    metavar="PATH",
+    help="Key for --upstream, read once from the file PATH (one line; a trailing newline is "
+    "dropped).",
+)
+@click.option(
     "--upstream-key",
     metavar="KEY",
-    envvar="SSEGUARD_UPSTREAM_KEY",
-    help="Key for --upstream (or env SSEGUARD_UPSTREAM_KEY); without it each client's key is passed on.",
+    envvar=UPSTREAM_KEY_ENV,
+    help=f"Deprecated on the command line, where the process list shows it to every user of the "
+    f"machine: use --upstream-key-env, --upstream-key-file or env {UPSTREAM_KEY_ENV}.",
 )
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8080).")
@@ -47,6 +64,8 @@ def serve_command(
     config_path: str | None,
     upstream: str | None,
     upstream_kind: str,
+    upstream_key_env: str | None,
+    upstream_key_file: str | None,
     upstream_key: str | None,
     host: str | None,
     port: int | None,
@@ -59,19 +78,48 @@ def serve_command(
     ANTHROPIC_API_KEY is set, else the built-in fault simulator (so this works on a bare machine).
     Point clients at it with ANTHROPIC_BASE_URL=http://HOST:PORT.
     """
+    from sseguard.config.env import env_var
     from sseguard.gateway.serve import ServeOptions, serve
 
     if config_path and upstream:
         raise click.UsageError("give either --config or --upstream, not both")
-    if upstream_key and not upstream:
-        raise click.UsageError("--upstream-key needs --upstream")
+    ctx = click.get_current_context()
+    key_from_argv = ctx.get_parameter_source("upstream_key") == ParameterSource.COMMANDLINE
+    given = {
+        "--upstream-key" if key_from_argv else UPSTREAM_KEY_ENV: upstream_key,
+        "--upstream-key-env": upstream_key_env,
+        "--upstream-key-file": upstream_key_file,
+    }
+    sources = [name for name, value in given.items() if value is not None]
+    if len(sources) > 1:
+        raise click.UsageError(f"give one key for --upstream, not {' and '.join(sources)}")
+    if sources and not upstream:
+        raise click.UsageError(f"{sources[0]} needs --upstream")
     if upstream_kind != "anthropic-compatible" and not upstream:
         raise click.UsageError("--upstream-kind needs --upstream")
-    key_env = None
-    if upstream_key:
-        # Workers read the key from the environment: it never appears in a command line or file.
-        os.environ["SSEGUARD_UPSTREAM_KEY"] = upstream_key
-        key_env = "SSEGUARD_UPSTREAM_KEY"
+    if key_from_argv:
+        click.echo(
+            "sseguard: warning: --upstream-key puts the key in this process's command line, which "
+            "every user of this machine can read (ps, /proc); pass it with --upstream-key-env "
+            f"NAME, --upstream-key-file PATH or the {UPSTREAM_KEY_ENV} environment variable "
+            "instead. --upstream-key on the command line will be removed.",
+            err=True,
+        )
+    # Workers read the key from the environment, by the variable's name: it travels in no
+    # command line and no file of the gateway's.
+    key_env = upstream_key_env
+    if upstream_key_env is not None:
+        try:
+            env_var(upstream_key_env)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc), param_hint="--upstream-key-env") from None
+    else:
+        key = upstream_key if upstream_key_file is None else _read_key_file(upstream_key_file)
+        if key is not None:
+            if not key:
+                raise click.BadParameter("the key is empty", param_hint=sources[0])
+            os.environ[UPSTREAM_KEY_ENV] = key
+            key_env = UPSTREAM_KEY_ENV
     serve(
         ServeOptions(
             config_path=config_path,
@@ -316,6 +364,30 @@ def logs_command(
         click.echo(json_lines(records) if as_json else table(records))
     elif not as_json:
         click.echo("no matching requests", err=True)
+
+
+def _read_key_file(path: str) -> str:
+    """The key in ``path``, read once: its one line, without the newline editors and ``echo``
+    end it with. Problems name the file and what is wrong, never what it holds."""
+    hint = "--upstream-key-file"
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise click.BadParameter(
+            f"cannot read {path}: {exc.strerror or exc.__class__.__name__}", param_hint=hint
+        ) from None
+    try:
+        key = data.decode("utf-8").removesuffix("\n").removesuffix("\r")
+    except UnicodeDecodeError:
+        raise click.BadParameter(f"{path} is not UTF-8 text", param_hint=hint) from None
+    if not key.strip():
+        raise click.BadParameter(f"{path} holds no key (it is empty)", param_hint=hint)
+    if any(c in key for c in "\r\n\0"):
+        # A line break in a header value would end the header: the rest would be sent as headers.
+        raise click.BadParameter(
+            f"{path} holds more than one line: a key file holds the key alone", param_hint=hint
+        )
+    return key
 
 
 def _fault_id(typed: str) -> str:
