@@ -60,6 +60,13 @@ def main() -> None:
 @click.option("--host", help="Address to listen on (default 127.0.0.1).")
 @click.option("--port", type=int, help="Port to listen on (default 8080).")
 @click.option("--workers", type=click.IntRange(min=1), help="Worker processes (default 1).")
+@click.option(
+    "--allow-open",
+    is_flag=True,
+    help="Listen on an address other machines reach even though a deployment sends a key of "
+    "yours: sseguard does not authenticate clients, so whoever reaches it spends that key "
+    "(server.allow_open). Without it such a start is refused.",
+)
 def serve_command(
     config_path: str | None,
     upstream: str | None,
@@ -70,6 +77,7 @@ def serve_command(
     host: str | None,
     port: int | None,
     workers: int | None,
+    allow_open: bool,
 ) -> None:
     """Run the gateway: Anthropic Messages, OpenAI chat.completions and browser event streams in,
     well-formed streams or typed errors out.
@@ -129,6 +137,7 @@ def serve_command(
             host=host,
             port=port,
             workers=workers,
+            allow_open=allow_open,
         )
     )
 

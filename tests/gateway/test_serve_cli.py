@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import anthropic
@@ -181,3 +183,76 @@ def test_one_key_source_and_only_with_upstream(monkeypatch: pytest.MonkeyPatch) 
     )
     result, _ = _serve_options(monkeypatch, "--upstream-key-env", "SGT_A")
     assert result.exit_code == 2 and "--upstream-key-env needs --upstream" in result.output
+
+
+# --- an open gateway that would spend the operator's key ----------------------------------------
+
+# RFC 5737's documentation address, assigned to no machine: listening on it fails, so a test can
+# show the refusal lifted without listening anywhere but on loopback.
+NOT_THIS_MACHINE = "192.0.2.1"
+OPEN_KEY = "sk-open-gateway-key-b71d2e94"
+
+
+def _keyed_config(
+    tmp_path: Path, key: str = 'api_key_env = "SGT_OPEN_KEY"', server: str = ""
+) -> Path:
+    path = tmp_path / "open.toml"
+    path.write_text(
+        f"[server]\nport = 0\n{server}\n"
+        '[[deployments]]\nname = "provider"\nkind = "anthropic-compatible"\n'
+        f'base_url = "http://127.0.0.1:9"\n{key}\n'
+        '[observe]\nrequest_log = ""\n'
+    )
+    return path
+
+
+def _serve_exits(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``sseguard serve`` that is expected to stop before it listens."""
+    done = subprocess.run(
+        [sys.executable, "-m", "sseguard", "serve", "--config", str(config), *args],
+        env={**os.environ, "SGT_OPEN_KEY": OPEN_KEY},
+        cwd=config.parent,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0, done.stderr
+    assert OPEN_KEY not in done.stdout + done.stderr
+    return done
+
+
+def test_a_gateway_open_to_other_machines_with_a_key_of_the_operators_is_refused(
+    tmp_path: Path,
+) -> None:
+    config = _keyed_config(tmp_path)
+    # 0.0.0.0 second: were the refusal gone, the first fails without listening everywhere.
+    for host in (NOT_THIS_MACHINE, "0.0.0.0"):
+        refused = _serve_exits(config, "--host", host).stderr
+        assert f"sseguard: refusing to listen on {host}: sseguard does not authenticate" in (
+            refused
+        )
+        assert "spend the provider key of provider" in refused
+        assert "--allow-open (server.allow_open: true)" in refused
+    # With the decision made (flag or option) it goes on to listen: here, where it cannot.
+    for lifted in (
+        _serve_exits(config, "--host", NOT_THIS_MACHINE, "--allow-open"),
+        _serve_exits(
+            _keyed_config(tmp_path, server="allow_open = true"), "--host", NOT_THIS_MACHINE
+        ),
+        # Clients' own keys are theirs to spend: nothing to refuse.
+        _serve_exits(
+            _keyed_config(tmp_path, key="passthrough_key = true"), "--host", NOT_THIS_MACHINE
+        ),
+    ):
+        assert f"sseguard: cannot listen on {NOT_THIS_MACHINE}:0" in lifted.stderr
+        assert "refusing" not in lifted.stderr
+
+
+def test_a_gateway_on_loopback_with_a_key_starts(tmp_path: Path) -> None:
+    config = _keyed_config(tmp_path)
+    env = {"SGT_OPEN_KEY": OPEN_KEY}
+    for host in ("127.0.0.1", "localhost"):
+        with running(
+            "serve", "--config", str(config), "--host", host, env=env, banner=b"listening on"
+        ) as (url, _, _):
+            assert url.startswith("http://127.0.0.1:")

@@ -465,6 +465,9 @@ class Server(_Model):
     # Host names the gateway answers besides its own address (and localhost when it listens on
     # loopback); "*" for any. Against DNS rebinding (gateway/origins.py).
     allowed_hosts: tuple[str, ...] = ()
+    # sseguard does not authenticate clients: listening where other machines reach it while a
+    # deployment sends the operator's key is refused unless this says so (gateway/serve.py).
+    allow_open: Flag = False
 
     @field_validator("cors_origins")
     @classmethod

@@ -6,6 +6,7 @@ real Anthropic API), else the built-in simulator so that the command works on a 
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import socket
 import sys
@@ -40,6 +41,7 @@ class ServeOptions:
     host: str | None = None
     port: int | None = None
     workers: int | None = None
+    allow_open: bool = False  # --allow-open
     simulator_url: str | None = None  # the built-in simulator the CLI started, when it did
 
 
@@ -65,9 +67,47 @@ def resolve(options: ServeOptions) -> tuple[Config, str]:
         )
     else:
         raise ValueError("no upstream: give a config, --upstream, ANTHROPIC_API_KEY or a simulator")
-    overrides = {"host": options.host, "port": options.port, "workers": options.workers}
+    overrides = {
+        "host": options.host,
+        "port": options.port,
+        "workers": options.workers,
+        "allow_open": options.allow_open or None,  # the flag turns it on, never off
+    }
     updates = {k: v for k, v in overrides.items() if v is not None}
     return (config.with_server(**updates) if updates else config), what
+
+
+def open_refusal(config: Config) -> str | None:
+    """Why the gateway must not start where it is told to listen, or None.
+
+    sseguard does not authenticate its clients: whoever reaches its address is served, and a
+    deployment with a key of the operator's (not passthrough_key) bills that operator for them.
+    On loopback only this machine's users reach it; elsewhere that takes a decision
+    (``server.allow_open``), not a default. Judged before listening, so a refused gateway never
+    accepts a connection.
+    """
+    server = config.server
+    keyed = [d.name for d in config.deployments if d.secrets]
+    if server.allow_open or not keyed or not _reachable_from_elsewhere(server.host):
+        return None
+    return (
+        f"refusing to listen on {server.host}: sseguard does not authenticate its clients, so "
+        "anyone who can reach that address would spend the provider key of "
+        f"{', '.join(keyed)}. Listen on 127.0.0.1 (the default; for other machines, behind a "
+        "proxy that authenticates them), or let clients bring their own keys (passthrough_key), "
+        "or, if only trusted clients can reach it, start anyway with --allow-open "
+        "(server.allow_open: true)."
+    )
+
+
+def _reachable_from_elsewhere(host: str) -> bool:
+    """Whether ``host`` names an address other than loopback, resolved as the listening socket
+    will resolve it (IPv4). A name that does not resolve is left to fail at listening."""
+    try:
+        found = socket.getaddrinfo(host, None, socket.AF_INET, socket.SOCK_STREAM)
+    except OSError:
+        return False
+    return any(not ipaddress.ip_address(info[4][0]).is_loopback for info in found)
 
 
 def app_factory() -> Gateway:
@@ -95,6 +135,9 @@ def serve(options: ServeOptions) -> None:
         options = ServeOptions(**{**asdict(options), "simulator_url": url})
     config, what = resolve(options)
     server = config.server
+    refusal = open_refusal(config)
+    if refusal is not None:
+        raise SystemExit(f"sseguard: {refusal}")
     log_line = ""
     if config.observe.request_log is not None:
         # Created and migrated here, once, so a bad path stops the command before any worker runs.
