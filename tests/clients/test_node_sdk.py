@@ -41,6 +41,8 @@ HANG_BOUND = 60.0  # wall time per node process: detects hangs only
 # APIConnectionError (the gateway dropped the connection) nor a timeout (it hung).
 TYPED_ERRORS = {
     "APIError",
+    "AuthenticationError",
+    "BadRequestError",
     "InternalServerError",
     "OverloadedError",
     "RateLimitError",

@@ -252,3 +252,16 @@ def test_a_persistent_cut_on_a_model_that_refuses_prefill_names_the_cut(gw_url: 
     message = str(res.error)
     assert "connection broke mid-stream" in message
     assert "prefill" not in message
+
+
+def test_pings_in_the_same_reads_as_held_thinking_are_no_stall(gw_url: str) -> None:
+    """F38 counts a read that carried a ping as no progress unless it carried content too; held
+    thinking is content the client does not see yet (found with Claude Code, which asks for
+    thinking: slow_pings ended in a progress timeout, the held thinking deltas ignored)."""
+    body = request_for("slow_pings", True) | {
+        "thinking": {"type": "enabled", "budget_tokens": 1024},
+        "messages": [{"role": "user", "content": "slow pings with thinking"}],
+    }
+    res = call(gw_url, "slow_pings", True, body)
+    assert res.error is None, repr(res.error)
+    assert [b.type for b in res.message.content] == ["thinking", "text"]

@@ -190,8 +190,10 @@ class Repairer:
         self._prefilled = False  # the continuation was asked by prefill, not by instruction
         self.restarted = False  # a continuation began the answer again (a prefill was ignored)
         # Set by each upstream ping, cleared by whoever times the stream: a read that carried a
-        # ping is no progress (F38). Pings are rare, so only they pay for the check.
+        # ping is no progress (F38) unless it gave the client content, or grew a held block
+        # (``held_grew``, set where a held block takes content). Pings are rare: only they pay.
         self.pinged = False
+        self.held_grew = False
         self._output_base = 0
         # Plain functions, not bound methods: a dict of this object's bound methods would make
         # every repairer a reference cycle, left (with the answer's text) for the cyclic GC.
@@ -911,6 +913,7 @@ class Repairer:
     def _within_bound(self, blk: Block, size: int) -> bool:
         """A held block grows with upstream input: past ``max_held`` characters the stream fails
         (F09) instead of holding an upstream's endless tool input or thinking in memory."""
+        self.held_grew = True
         blk.held_size += size
         if blk.held_size <= self.max_held:
             return True

@@ -154,6 +154,7 @@ class Relay:
 
 def _content(r: Repairer, events: list[Event]) -> bool:
     """A read in which the repairer met a ping (rare, so only it pays): progress only if it also
-    gave the client something else. Clears the mark for the next read."""
-    r.pinged = False
-    return any(e.type != PING for e in events)
+    gave the client something else, or grew a block held whole (thinking until its signature).
+    Clears the marks for the next read."""
+    grew, r.pinged, r.held_grew = r.held_grew, False, False
+    return grew or any(e.type != PING for e in events)
