@@ -530,7 +530,9 @@ class Exchange:
         now = time.monotonic()
         if self._deadline - now <= 0.001:
             return f"the request reached its total time limit of {timeouts.total:g} s"
-        if started and relay is not None and relay.content_deadline <= now + 0.001:
+        idle = relay is not None and relay.idle_deadline <= now + 0.001
+        if started and relay is not None and not idle and relay.content_deadline <= now + 0.001:
+            # Bytes kept coming (pings, comments), content did not. Silence reads as idle.
             return (
                 f"the upstream stalled: no content for {timeouts.progress:g} s, only pings or "
                 "keep-alive comments (progress timeout)"
