@@ -4,10 +4,14 @@ then a real gateway in front of the simulator, read back with ``sseguard logs`` 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -16,13 +20,22 @@ import anthropic
 import orjson
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from processes import gateway_config, running, simulator
 from sseguard.cli import main
 from sseguard.config import Config
+from sseguard.config.schema import Observe, state_dir
 from sseguard.observe.logs_cli import parse_since, table
 from sseguard.observe.record import Attempt, RequestRecord
-from sseguard.observe.store import MIGRATIONS, Filters, RequestLogStore, query
+from sseguard.observe.store import (
+    MIGRATIONS,
+    Filters,
+    RequestLogStore,
+    connect,
+    prune,
+    query,
+)
 
 
 def record(request_id: str, **fields: Any) -> RequestRecord:
@@ -148,10 +161,136 @@ def test_request_log_is_on_by_default_and_off_when_empty() -> None:
         "passthrough_key": True,
     }
     on = Config.model_validate({"deployments": [deployment]})
-    assert on.observe.request_log == "sseguard-requests.sqlite3"
+    assert on.observe.request_log == str(state_dir() / "sseguard-requests.sqlite3")
     for off in ("", None):
         cfg = Config.model_validate({"deployments": [deployment], "observe": {"request_log": off}})
         assert cfg.observe.request_log is None
+
+
+def test_the_default_log_is_in_the_state_directory(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Not the working directory, which a gateway started from a project would fill forever."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for name in ("SSEGUARD_STATE_DIR", "XDG_STATE_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    name = "sseguard-requests.sqlite3"
+    assert Observe().request_log == str(tmp_path / "home/.local/state/sseguard" / name)
+    monkeypatch.setenv("XDG_STATE_HOME", "relative/state")  # invalid for XDG: ignored
+    assert state_dir() == tmp_path / "home/.local/state/sseguard"
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg"))
+    assert Observe().request_log == str(tmp_path / "xdg/sseguard" / name)
+    monkeypatch.setenv("SSEGUARD_STATE_DIR", str(tmp_path / "own"))
+    assert Observe().request_log == str(tmp_path / "own" / name)
+    assert Observe(request_log="here.sqlite3").request_log == "here.sqlite3"  # as written
+
+
+def test_retention_options_and_their_defaults() -> None:
+    observe = Observe()
+    assert (observe.request_log_max_age, observe.request_log_max_rows) == (14 * 86400, 1_000_000)
+    for unbounded in (0, None):
+        observe = Observe(request_log_max_age=unbounded, request_log_max_rows=unbounded)
+        assert (observe.request_log_max_age, observe.request_log_max_rows) == (None, None)
+    assert Observe(request_log_max_age=3600).request_log_max_age == 3600.0
+    for bad in (-1, "7d", True):
+        with pytest.raises(ValidationError):
+            Observe(request_log_max_age=bad)
+    for bad in (-1, 2.5, "1000"):
+        with pytest.raises(ValidationError):
+            Observe(request_log_max_rows=bad)
+
+
+@contextmanager
+def umask(mask: int) -> Iterator[None]:
+    old = os.umask(mask)
+    try:
+        yield
+    finally:
+        os.umask(old)
+
+
+def mode(path: Path) -> int:
+    return stat.S_IMODE(path.stat().st_mode)
+
+
+def test_log_file_its_side_files_and_its_new_directory_are_private(tmp_path: Path) -> None:
+    """Created so, whatever the umask: a permissive one (0) would have made them world-readable."""
+    state = tmp_path / "state" / "sseguard"
+    path = state / "log.sqlite3"
+    with umask(0):
+        store = RequestLogStore(path)
+        try:
+            store.observe([record("sg_private")])
+            side = [path.with_name(path.name + suffix) for suffix in ("-wal", "-shm")]
+            assert all(p.exists() for p in side)  # WAL mode: both exist while it is open
+            assert [mode(p) for p in (state, path, *side)] == [0o700, 0o600, 0o600, 0o600]
+        finally:
+            store.close()
+    # A file the operator made is theirs: its permissions are left alone.
+    shared = tmp_path / "shared.sqlite3"
+    shared.touch(mode=0o640)
+    shared.chmod(0o640)
+    RequestLogStore(shared).close()
+    assert mode(shared) == 0o640
+
+
+def ids_in(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [i for (i,) in conn.execute("SELECT request_id FROM requests ORDER BY rowid")]
+
+
+def faults_in(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [r for (r,) in conn.execute("SELECT request_id FROM anomalies ORDER BY request_id")]
+
+
+def test_prune_deletes_by_age_and_by_rows_with_the_anomalies_in_bounded_steps(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    now = time.time()
+    ages = [90, 80, 70, 60, 50, 40, 30, 20, 10, 0]  # days; written oldest first
+    write(
+        path,
+        *(
+            record(f"sg_{n}", started_at=now - days * 86400, anomalies={"F02": 1})
+            for n, days in enumerate(ages)
+        ),
+    )
+    conn = connect(path)
+    try:
+        # Older than 45 days: sg_0..sg_4, five rows, at most two per pass.
+        args = {"max_age": 45 * 86400.0, "max_rows": None, "now": now, "chunk": 1, "budget": 2}
+        assert prune(conn, **args) == (2, False)
+        assert ids_in(path)[0] == "sg_2"
+        assert prune(conn, **args) == (2, False)
+        assert prune(conn, **args) == (1, True)
+        assert prune(conn, **args) == (0, True)
+        assert ids_in(path) == [f"sg_{n}" for n in range(5, 10)]
+        # Beyond the newest three written.
+        assert prune(conn, max_age=None, max_rows=3, now=now) == (2, True)
+        assert ids_in(path) == ["sg_7", "sg_8", "sg_9"]
+    finally:
+        conn.close()
+    assert faults_in(path) == ["sg_7", "sg_8", "sg_9"]  # ON DELETE CASCADE: foreign keys are on
+
+
+def test_the_writer_applies_retention_when_it_starts_and_as_it_runs_not_per_insert(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    store = RequestLogStore(path, max_rows=2, prune_interval=3600)
+    for i in range(5):
+        store.observe([record(f"sg_{i}")])
+    store.close()
+    assert len(ids_in(path)) == 5 and store.pruned == 0  # its first pass found nothing
+    store = RequestLogStore(path, max_rows=2, prune_interval=3600)
+    store.close()
+    assert ids_in(path) == ["sg_3", "sg_4"] and store.pruned == 3  # the pass as it starts
+    store = RequestLogStore(path, max_rows=2, prune_interval=0)  # a pass after every batch
+    store.observe([record("sg_5"), record("sg_6")])
+    store.close()
+    assert ids_in(path) == ["sg_5", "sg_6"]
 
 
 def test_since_accepts_durations_and_times() -> None:
@@ -265,3 +404,44 @@ def test_gateway_writes_the_log_and_sseguard_logs_reads_it(tmp_path: Path) -> No
         text=True,
     ).stdout
     assert all(r["request_id"] in table_out for r in rows)
+
+
+def test_serve_writes_the_log_in_the_state_directory_where_sseguard_logs_reads_it(
+    tmp_path: Path,
+) -> None:
+    """Neither command is told where: both find the state directory from the environment."""
+    state = tmp_path / "state"
+    env = {"SSEGUARD_STATE_DIR": str(state)}
+    db = state / "sseguard-requests.sqlite3"
+    with (
+        simulator() as sim_url,
+        running(
+            "serve", "--port", "0", "--upstream", sim_url, env=env, banner=b"listening on"
+        ) as gw,
+    ):
+        client = anthropic.Anthropic(base_url=gw.url, api_key="sk-log", max_retries=0, timeout=30)
+        client.messages.create(
+            model="claude-sonnet-4-5", max_tokens=64, messages=[{"role": "user", "content": "hi"}]
+        )
+    assert any(f"requests: {db}   (sseguard logs)".encode() in line for line in gw.output)
+    assert (mode(state), mode(db)) == (0o700, 0o600)
+    out = subprocess.run(
+        [sys.executable, "-m", "sseguard", "logs", "--json"],
+        env={**os.environ, **env},
+        capture_output=True,
+        check=True,
+        timeout=30,
+    )
+    [row] = [orjson.loads(line) for line in out.stdout.splitlines()]
+    assert row["client_model"] == "claude-sonnet-4-5" and row["outcome"] == "complete"
+
+
+def test_logs_says_where_it_looked_for_the_default_log(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setenv("SSEGUARD_STATE_DIR", str(tmp_path / "empty"))
+    result = CliRunner().invoke(main, ["logs"])
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert f"no request log at {tmp_path / 'empty' / 'sseguard-requests.sqlite3'}" in output
+    assert "$SSEGUARD_STATE_DIR if set, else $XDG_STATE_HOME/sseguard" in output

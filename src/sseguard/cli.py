@@ -309,8 +309,9 @@ def probe_command(
 @click.option(
     "--db",
     metavar="PATH",
-    help="The request log file: [observe] request_log in the gateway's config"
-    " (default: sseguard-requests.sqlite3 here).",
+    help="The request log file: [observe] request_log in the gateway's config (default: "
+    "sseguard-requests.sqlite3 in the state directory, $SSEGUARD_STATE_DIR, else "
+    "$XDG_STATE_HOME/sseguard, else ~/.local/state/sseguard, as for sseguard serve).",
 )
 @click.option(
     "--since", metavar="WHEN", help="Only requests since: 10m, 2h, 7d or 2026-11-21T10:00."
@@ -343,7 +344,7 @@ def logs_command(
 
     `sseguard serve` writes every finished request there ([observe] in docs/configuration.md).
     """
-    from sseguard.config.schema import DEFAULT_REQUEST_LOG
+    from sseguard.config.schema import default_request_log
     from sseguard.observe.logs_cli import json_lines, parse_since, table
     from sseguard.observe.store import Filters, NoRequestLog, RequestLogError, query
 
@@ -360,12 +361,14 @@ def logs_command(
         limit=limit,
     )
     try:
-        records = query(db or DEFAULT_REQUEST_LOG, filters)
+        records = query(db or default_request_log(), filters)
     except NoRequestLog as exc:
         raise click.ClickException(
             f"{exc}\n`sseguard serve` writes it to the file its config's [observe] request_log"
-            f" names ({DEFAULT_REQUEST_LOG} in the directory it runs in by default, off when"
-            ' set to ""); read another file with --db PATH'
+            ' names (off when that is ""); by default sseguard-requests.sqlite3 in the state'
+            " directory: $SSEGUARD_STATE_DIR if set, else $XDG_STATE_HOME/sseguard, else"
+            " ~/.local/state/sseguard, so a gateway run with another environment wrote"
+            " elsewhere. Read another file with --db PATH"
         ) from None
     except RequestLogError as exc:
         raise click.ClickException(str(exc)) from None

@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -11,6 +13,7 @@ from pathlib import Path
 import anthropic
 
 from processes import gateway_config, running, simulator
+from sseguard.observe.capture import Capture, CaptureStore, UpstreamCapture
 from sseguard.protocol.events import Event
 from sseguard.protocol.grammar import violations
 from sseguard.sse import SSEDecoder
@@ -47,6 +50,9 @@ def test_capture_keeps_both_directions_without_keys_and_replays(tmp_path: Path) 
                     stream.get_final_message()
     folders = sorted(p for p in captures.iterdir() if p.is_dir())
     assert len(folders) == 2  # retention by count
+    assert _modes(captures) == {captures: 0o700} | {p: 0o700 for p in folders} | {
+        f: 0o600 for p in folders for f in p.iterdir()
+    }  # prompts: the operator's only
     glued = next(p for p in folders if "glued_text" in (p / "client-request.json").read_text())
     files = {p.name for p in glued.iterdir()}
     assert files == {
@@ -77,3 +83,24 @@ def test_capture_keeps_both_directions_without_keys_and_replays(tmp_path: Path) 
     )
     assert res.returncode == 0, res.stderr
     assert "== upstream attempt 1" in res.stdout and "F02" in res.stdout
+
+
+def _modes(root: Path) -> dict[Path, int]:
+    return {p: stat.S_IMODE(p.stat().st_mode) for p in (root, *root.rglob("*"))}
+
+
+def test_captures_are_created_private_whatever_the_umask(tmp_path: Path) -> None:
+    """A permissive umask (0) made them world-readable; the folders and files are now made
+    readable by their owner only as they are created."""
+    root = tmp_path / "state" / "captures"
+    capture = Capture(limit=1024, client_request={"path": "/v1/messages"})
+    capture.upstream.append(UpstreamCapture("http://127.0.0.1:9", {}, b"{}", raw=bytearray(b"x")))
+    capture.client_bytes += b"event: message_stop\ndata: {}\n\n"
+    old = os.umask(0)
+    try:
+        folder = CaptureStore(root, max_count=5, max_bytes=10**6).save("sg_private", capture)
+    finally:
+        os.umask(old)
+    modes = _modes(root)
+    assert modes.pop(root) == 0o700 and modes.pop(folder) == 0o700
+    assert modes == {f: 0o600 for f in folder.iterdir()} and len(modes) == 4

@@ -18,8 +18,9 @@ from sseguard.gateway.serve import ServeOptions, resolve
 from upstream_recorder import recording_upstream
 
 
-def test_no_config_no_upstream_no_key_serves_the_builtin_simulator() -> None:
+def test_no_config_no_upstream_no_key_serves_the_builtin_simulator(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if k != "ANTHROPIC_API_KEY"}
+    env["SSEGUARD_STATE_DIR"] = str(tmp_path)  # its request log, not in the user's home
     with running("serve", "--port", "0", env=env, banner=b"sseguard listening on") as (
         url,
         proc,
@@ -76,7 +77,7 @@ def test_a_key_from_a_file_or_a_variable_reaches_the_upstream_and_no_command_lin
         "file": ("--upstream-key-file", str(key_file)),
         "env": ("--upstream-key-env", "SGT_CLI_PROVIDER_KEY"),
     }[how]
-    env = {"SGT_CLI_PROVIDER_KEY": KEY}
+    env = {"SGT_CLI_PROVIDER_KEY": KEY, "SSEGUARD_STATE_DIR": str(tmp_path / "state")}
     with recording_upstream() as rec:
         upstream = rec.base("ok", how)
         with running(

@@ -7,9 +7,11 @@ an upstream URL: every URL comes from here. Secrets are ``SecretStr`` and stay o
 from __future__ import annotations
 
 import fnmatch
+import os
 import re
 from collections.abc import Callable
 from functools import cached_property
+from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -523,14 +525,47 @@ def _origin(value: str) -> str:
     return f"{scheme}://{host}:{port}"
 
 
-DEFAULT_REQUEST_LOG = "sseguard-requests.sqlite3"
+STATE_DIR_ENV = "SSEGUARD_STATE_DIR"
+REQUEST_LOG_NAME = "sseguard-requests.sqlite3"
+
+
+def state_dir() -> Path:
+    """Where sseguard keeps what it writes by default: ``$SSEGUARD_STATE_DIR``, else
+    ``$XDG_STATE_HOME/sseguard``, else ``~/.local/state/sseguard`` (XDG's place for state that
+    outlives a run but is no user document, such as logs), rather than whatever directory a
+    command happens to run in. Found, not created: the request log creates it, private (0700).
+
+    Read when ``Observe`` is built, at import for the default one, so it must not fail: without
+    any home directory (no HOME, no passwd entry) it is the working directory, as it used to be.
+    """
+    own = os.environ.get(STATE_DIR_ENV)
+    if own:
+        return Path(own)
+    xdg = os.environ.get("XDG_STATE_HOME")
+    if xdg and os.path.isabs(xdg):  # the XDG spec: a relative value is invalid, to be ignored
+        return Path(xdg) / "sseguard"
+    try:
+        return Path.home() / ".local" / "state" / "sseguard"
+    except RuntimeError:
+        return Path()
+
+
+def default_request_log() -> str:
+    """The request log's file when ``observe.request_log`` is not set; ``sseguard logs`` reads
+    the same one."""
+    return str(state_dir() / REQUEST_LOG_NAME)
 
 
 class Observe(_Model):
     """Where finished requests are recorded besides /metrics and the stderr log."""
 
-    # A SQLite file, relative to the working directory; None or "" (TOML has no null) turns it off.
-    request_log: str | None = DEFAULT_REQUEST_LOG
+    # A SQLite file (relative: to the working directory); None or "" (TOML has no null) turns it
+    # off. Unset, in the state directory: on by default, and out of the directory served from.
+    request_log: str | None = Field(default_factory=default_request_log)
+    # Retention, applied by the log's writer: rows older than this many seconds, and beyond this
+    # many rows (the oldest written first), are deleted; 0 or null for no bound.
+    request_log_max_age: Annotated[float, Field(strict=True, ge=0)] | None = 14 * 86400.0
+    request_log_max_rows: Annotated[int, Field(strict=True, ge=0)] | None = 1_000_000
     # Raw captures of routes with capture = true: one folder per request, newest kept.
     capture_dir: str = Field(default="sseguard-captures", min_length=1)
     capture_max_count: Annotated[int, Field(strict=True, ge=1)] = 100
@@ -540,6 +575,11 @@ class Observe(_Model):
     @classmethod
     def _off_when_empty(cls, value: str | None) -> str | None:
         return value or None
+
+    @field_validator("request_log_max_age", "request_log_max_rows")
+    @classmethod
+    def _unbounded(cls, value: float | None) -> float | None:
+        return value or None  # 0 and null both mean no bound
 
 
 class Config(_Model):

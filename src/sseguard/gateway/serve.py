@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass
 import orjson
 
 from sseguard.config import Config, load_config
+from sseguard.config.schema import default_request_log
 from sseguard.gateway.app import Gateway
 from sseguard.gateway.direct import check_server
 from sseguard.observe.handoff import Handoff
@@ -115,10 +116,15 @@ def app_factory() -> Gateway:
     options = ServeOptions(**orjson.loads(os.environ[OPTIONS_ENV]))
     config, _ = resolve(options)
     stop_logs = log_to_stderr()
-    if config.observe.request_log is None:
+    observe = config.observe
+    if observe.request_log is None:
         handoff = Handoff([log_requests])
         return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs])
-    store = RequestLogStore(config.observe.request_log)
+    store = RequestLogStore(
+        observe.request_log,
+        max_age=observe.request_log_max_age,
+        max_rows=observe.request_log_max_rows,
+    )
     handoff = Handoff([log_requests, store.observe])
     return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs, store.close])
 
@@ -139,16 +145,16 @@ def serve(options: ServeOptions) -> None:
     if refusal is not None:
         raise SystemExit(f"sseguard: {refusal}")
     log_line = ""
-    if config.observe.request_log is not None:
-        # Created and migrated here, once, so a bad path stops the command before any worker runs.
+    request_log = config.observe.request_log
+    if request_log is not None:
+        # Created and migrated here, once, so a bad path stops the command before any worker runs;
+        # retention is the workers' (their writers start with a pass).
         try:
-            RequestLogStore(config.observe.request_log).close()
+            RequestLogStore(request_log).close()
         except RequestLogError as exc:
             raise SystemExit(f"sseguard: request log: {exc}") from None
-        log_line = (
-            f"\n  requests: {os.path.abspath(config.observe.request_log)}"
-            f"   (sseguard logs --db {config.observe.request_log})"
-        )
+        read = "" if request_log == default_request_log() else f" --db {request_log}"
+        log_line = f"\n  requests: {os.path.abspath(request_log)}   (sseguard logs{read})"
     # Bound before the banner: once a user (or a test) reads the address, connections are queued.
     try:
         sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)

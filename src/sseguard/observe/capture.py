@@ -3,17 +3,21 @@ they arrived, and the bytes the client got — one folder per request, credentia
 
 What maintainers ask for in bug reports ("the raw SSE tail, please"). Collecting is an append to a
 bounded buffer; writing and pruning happen off the event loop, when the request has ended.
+
+Captures hold prompts and answers: each folder and file is created readable by its owner only.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sseguard.observe.store import PRIVATE_DIR, PRIVATE_FILE, make_private_dir
 from sseguard.upstream.redact import MARK, redact
 
 # Header names whose values are credentials, whoever sent them.
@@ -79,7 +83,9 @@ class CaptureStore:
         now = time.time_ns()
         stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now // 10**9))
         folder = self.root / f"{stamp}.{now % 10**9:09d}_{request_id}"
-        folder.mkdir(parents=True, exist_ok=True)
+        make_private_dir(self.root)
+        folder.mkdir(mode=PRIVATE_DIR)
+        os.chmod(folder, PRIVATE_DIR)  # whatever the umask
         secrets = capture.secrets
         meta = {**capture.client_request, "truncated": capture.truncated}
         _write_json(folder / "client-request.json", meta, secrets)
@@ -95,8 +101,8 @@ class CaptureStore:
                 },
                 secrets,
             )
-            (folder / f"upstream-{n}-response.sse").write_bytes(redact(bytes(up.raw), secrets))
-        (folder / "client-response.sse").write_bytes(redact(bytes(capture.client_bytes), secrets))
+            _write(folder / f"upstream-{n}-response.sse", redact(bytes(up.raw), secrets))
+        _write(folder / "client-response.sse", redact(bytes(capture.client_bytes), secrets))
         self.prune()
         return folder
 
@@ -119,4 +125,12 @@ def _body(body: bytes) -> Any:
 
 def _write_json(path: Path, value: Any, secrets: tuple[str, ...]) -> None:
     text = json.dumps(value, ensure_ascii=False, indent=2).encode()
-    path.write_bytes(redact(text, secrets))
+    _write(path, redact(text, secrets))
+
+
+def _write(path: Path, data: bytes) -> None:
+    """A new file readable by its owner only, from its creation on (the umask cannot widen it)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+    with open(fd, "wb") as out:
+        os.fchmod(fd, PRIVATE_FILE)
+        out.write(data)

@@ -1,12 +1,19 @@
-"""The request log: finished request records in SQLite, its schema and migrations, and its queries.
+"""The request log: finished request records in SQLite, its schema and migrations, its retention,
+and its queries.
 
 Writes happen on a thread of their own; ``observe`` only enqueues and never blocks or raises into a
-request. The schema uses plain SQL types and no SQLite-only features, so PostgreSQL can follow.
+request. The same thread deletes what retention no longer keeps, a bounded amount at a time. The
+schema uses plain SQL types and no SQLite-only features, so PostgreSQL can follow (retention by row
+count reads SQLite's rowid: an identity column would stand in for it there).
+
+The file holds which models were asked what, when, and what it cost: it is created readable by its
+owner only, in a directory only its owner can enter when the log creates that too.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
 import sqlite3
 import threading
@@ -29,6 +36,16 @@ FLUSH_INTERVAL = 0.5  # seconds a row may wait for others before its batch is wr
 QUEUE_ROWS = 10_000  # beyond this the writer has fallen behind: records are dropped, not waited for
 BUSY_TIMEOUT = 5.0  # seconds SQLite waits for another worker process's write to finish
 LOCKED_RETRIES = 5
+# Retention runs on the writer thread, never per insert: a pass every PRUNE_INTERVAL seconds (and
+# one when the writer starts) deletes at most PRUNE_PASS_ROWS rows, PRUNE_CHUNK per transaction so
+# that other workers' inserts wait for the write lock briefly. A pass that stops at its bound
+# leaves a backlog (an old log, a new bound): the next one comes after PRUNE_BACKLOG_INTERVAL.
+PRUNE_INTERVAL = 60.0
+PRUNE_BACKLOG_INTERVAL = 1.0
+PRUNE_CHUNK = 1000
+PRUNE_PASS_ROWS = 10_000
+PRIVATE_FILE = 0o600
+PRIVATE_DIR = 0o700
 
 # Each step runs once, in order, in its own transaction; version N is MIGRATIONS[N - 1].
 # Append new steps, never edit applied ones.
@@ -147,6 +164,85 @@ class Filters:
     limit: int = 50
 
 
+def make_private_dir(path: Path) -> None:
+    """Create ``path`` and its missing parents if it does not exist, itself readable by its owner
+    only: set after creating, so a permissive umask cannot widen it. An existing directory is the
+    operator's and is left as it is."""
+    if path.is_dir():
+        return
+    try:
+        path.mkdir(mode=PRIVATE_DIR, parents=True)
+    except FileExistsError:  # another worker made it first
+        return
+    os.chmod(path, PRIVATE_DIR)
+
+
+def create_private_file(path: Path) -> None:
+    """Create ``path`` empty and readable by its owner only, unless it exists (then it is left as
+    the operator has it). SQLite gives the -wal and -shm files it creates beside a database the
+    database's own permissions, so they are private too."""
+    make_private_dir(path.parent)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, PRIVATE_FILE)
+    except FileExistsError:
+        return
+    try:
+        os.fchmod(fd, PRIVATE_FILE)  # the umask may have taken bits away, even the owner's
+    finally:
+        os.close(fd)
+
+
+def prune(
+    conn: sqlite3.Connection,
+    *,
+    max_age: float | None,
+    max_rows: int | None,
+    now: float,
+    chunk: int = PRUNE_CHUNK,
+    budget: int = PRUNE_PASS_ROWS,
+) -> tuple[int, bool]:
+    """Delete the requests retention no longer keeps: started more than ``max_age`` seconds before
+    ``now``, and beyond the newest ``max_rows`` written. Their anomalies go with them (ON DELETE
+    CASCADE; ``connect`` turns foreign keys on). At most ``budget`` rows, ``chunk`` per
+    transaction; returns the rows deleted and whether nothing more is due."""
+    deleted = 0
+    while deleted < budget:
+        want = min(chunk, budget - deleted)
+        got = _retry_locked(partial(_delete_chunk, conn, max_age, max_rows, now, want))
+        deleted += got
+        if got < want:
+            return deleted, True
+    return deleted, False
+
+
+def _delete_chunk(
+    conn: sqlite3.Connection, max_age: float | None, max_rows: int | None, now: float, limit: int
+) -> int:
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        deleted = 0
+        if max_age is not None:
+            deleted += conn.execute(
+                "DELETE FROM requests WHERE request_id IN (SELECT request_id FROM requests"
+                " WHERE started_at < ? ORDER BY started_at LIMIT ?)",
+                (now - max_age, limit),
+            ).rowcount
+        if max_rows is not None and deleted < limit:
+            # Rowids grow with each insert: the newest max_rows rows written are those above
+            # the last one minus max_rows, found through the rowid index, not by counting.
+            newest = conn.execute("SELECT MAX(rowid) FROM requests").fetchone()[0] or 0
+            deleted += conn.execute(
+                "DELETE FROM requests WHERE rowid IN (SELECT rowid FROM requests"
+                " WHERE rowid <= ? ORDER BY rowid LIMIT ?)",
+                (newest - max_rows, limit - deleted),
+            ).rowcount
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return deleted
+
+
 def connect(path: str | Path) -> sqlite3.Connection:
     """A connection in autocommit mode: transactions are begun and ended explicitly.
 
@@ -228,6 +324,9 @@ class RequestLogStore:
         self,
         path: str | Path,
         *,
+        max_age: float | None = None,
+        max_rows: int | None = None,
+        prune_interval: float = PRUNE_INTERVAL,
         batch_rows: int = BATCH_ROWS,
         flush_interval: float = FLUSH_INTERVAL,
         queue_rows: int = QUEUE_ROWS,
@@ -235,12 +334,21 @@ class RequestLogStore:
         self.path = Path(path)
         self.batch_rows = batch_rows
         self.flush_interval = flush_interval
+        # Retention (observe.request_log_max_age, _max_rows); None is no bound.
+        self.max_age = max_age
+        self.max_rows = max_rows
+        self.prune_interval = prune_interval
+        self._next_prune = time.monotonic()  # the writer's first pass is when it starts
         # One counter per thread, so neither needs a lock: the loop's drops, the writer's results.
         self.rejected = 0  # queue full or store closed
         self.failed = 0  # in a batch the database refused
         self.written = 0
+        self.pruned = 0
         try:
+            create_private_file(self.path)
             self._conn = connect(self.path)
+        except OSError as exc:
+            raise RequestLogError(f"{self.path}: {exc.strerror or exc}") from None
         except sqlite3.Error as exc:
             raise RequestLogError(f"{self.path}: {exc}") from None
         try:
@@ -295,15 +403,21 @@ class RequestLogStore:
         self._conn.close()
 
     def _run(self) -> None:
+        retains = self.max_age is not None or self.max_rows is not None
         stop = False
         while not stop:  # until the end marker, after writing what came before it
-            first = self._queue.get()
+            # Idle, the writer still wakes for retention: an unused log is trimmed too.
+            wait = max(0.0, self._next_prune - time.monotonic()) if retains else None
+            try:
+                first = self._queue.get(timeout=wait)
+            except queue.Empty:
+                first = []
             records: list[RequestRecord] = []
             stop = first is _STOP
             if first is not _STOP:
                 records += first
             deadline = time.monotonic() + self.flush_interval
-            while not stop and len(records) < self.batch_rows:
+            while records and not stop and len(records) < self.batch_rows:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -318,6 +432,22 @@ class RequestLogStore:
             self._taken += len(records)
             if records:
                 self._write(records)
+            if retains and time.monotonic() >= self._next_prune:
+                self._prune()
+
+    def _prune(self) -> None:
+        try:
+            deleted, done = prune(
+                self._conn, max_age=self.max_age, max_rows=self.max_rows, now=time.time()
+            )
+        except sqlite3.Error as exc:
+            # Like a failed batch: said, and tried again at the next pass.
+            LOGGER.warning("request log %s: old records not deleted: %s", self.path, exc)
+            done = True
+        else:
+            self.pruned += deleted
+        interval = self.prune_interval if done else min(self.prune_interval, PRUNE_BACKLOG_INTERVAL)
+        self._next_prune = time.monotonic() + interval
 
     def _write(self, batch: list[RequestRecord]) -> None:
         try:
