@@ -637,7 +637,8 @@ class Repairer:
             self.anomalies.record("F10", f"{etype} dropped by configuration")
             return []
         self.anomalies.record("F10", f"unknown event {etype} passed through")
-        event = Event(name or etype, data, payload if payload is not None else {})
+        # Named by its data's type (F03), not by an event: line that may name a known event.
+        event = Event(etype, data, payload if payload is not None else {})
         if self.phase is Phase.IDLE:
             self._early.append(event)
             return []
@@ -659,7 +660,9 @@ class Repairer:
         if type(block) is not dict or type(block.get("type")) is not str:
             self.anomalies.record("F12", "content_block_start without a typed block dropped")
             return out
+        assumed = False
         if type(up) is not int:
+            assumed = True
             if _int_index(up) is not None:
                 return out + self._without_int_index(payload, self._on_block_start)
             up = max(self._by_upstream, default=-1) + 1
@@ -695,7 +698,7 @@ class Repairer:
             changed = True
         index = self._next_index
         self._next_index += 1
-        if index != up:
+        if index != up or assumed:  # an assumed index goes out, whatever it came as
             if index != up + self._index_offset:  # not just a continuation counting from 0 again
                 self.anomalies.record("F12", f"block index {up} renumbered to {index}")
             payload["index"] = index
@@ -758,9 +761,14 @@ class Repairer:
         """The splice is decided: send what the continuation adds, or fail if it was refused."""
         check = self._check
         assert check is not None and check.verdict is not None
+        verdict = check.verdict
+        blk = self._open
+        if not rest and blk is not None and blk.type == "text" and blk.held is not None:
+            # Nothing to send yet into a block whose start is still held: its next text comes
+            # through here again, to go out after that start (the block is dropped if none does).
+            return []
         self._check = None
         self.resume = Resume.NONE
-        verdict = check.verdict
         if verdict.refused is not None:
             self._fail(
                 "F11",
@@ -768,12 +776,11 @@ class Repairer:
                 f"the continuation could not be joined to the delivered answer: {verdict.refused}",
             )
             return []
-        if verdict.restarted:
+        if verdict.restarted and not self.restarted:
             self.restarted = True
             self.anomalies.record(
                 "F37", "the continuation began the answer again; the delivered part was skipped"
             )
-        blk = self._open
         if not rest or blk is None or blk.type != "text":
             return []
         out: list[Event] = []
@@ -810,11 +817,14 @@ class Repairer:
             and self._check is None
         ):
             # The hot path: most events of most streams are text deltas that need no repair.
-            text = delta["text"]  # type: ignore[index]
+            try:  # costs nothing in CPython 3.11 unless it raises; .get() costs a call
+                text = delta["text"]  # type: ignore[index]
+            except KeyError:
+                text = None
             if type(text) is str:
                 blk.text_parts.append(text)
-            self._repeats = 0
-            return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
+                self._repeats = 0
+                return [_new_event(Event, (CONTENT_BLOCK_DELTA, data, payload, frame))]
         if (
             blk is None
             and self._open is None
@@ -877,12 +887,15 @@ class Repairer:
         changed = False
         if dtype == "text_delta":
             text = delta.get("text")
-            if type(text) is str:
-                check = self._check
-                if check is not None and blk is self._open:
-                    rest = check.feed(text)
-                    return out if rest is None else out + self._spliced(rest)
-                blk.text_parts.append(text)
+            if type(text) is not str:
+                # No text to add: passed on, it breaks clients that concatenate it (F12).
+                self.anomalies.record("F12", f"text_delta without text dropped: {data[:60]!r}")
+                return out
+            check = self._check
+            if check is not None and blk is self._open:
+                rest = check.feed(text)
+                return out if rest is None else out + self._spliced(rest)
+            blk.text_parts.append(text)
         elif dtype in _THINKING_DELTAS:
             if dtype == "signature_delta":
                 blk.signature = delta.get("signature")
@@ -1025,6 +1038,8 @@ class Repairer:
         if blk.type == "thinking":
             return self._release_held(blk, stop)
         self._discard(blk)  # a continuation's text block the splice left with nothing to send
+        self._check = None
+        self.resume = Resume.NONE
         return []
 
     def _release_held(self, blk: Block, stop: Event) -> list[Event]:

@@ -107,15 +107,20 @@ class SpliceCheck:
                     f"{same} of its {len(delivered)} characters"
                 )
             )
-        # A restatement of the delivered text's last words: the longest that matches.
+        # A restatement of the delivered text's last words: the longest that matches. A shorter
+        # match waits while a longer tail could still match ("very" in "very very"), and words
+        # match without their trailing space only once what follows them is known.
         pending = False
         for tail in self._tails:  # longest first
             core = tail.rstrip()
-            if body.startswith(tail) or body.startswith(core):
-                matched = tail if body.startswith(tail) else core
-                return Verdict(skip=lead + len(matched))
-            if not final and core.startswith(body):
-                pending = True
+            if body.startswith(tail):
+                matched = tail
+            elif body.startswith(core) and (len(body) > len(core) or final):
+                matched = core
+            else:
+                pending = pending or (not final and tail.startswith(body))
+                continue
+            return None if pending else Verdict(skip=lead + len(matched))
         if pending:
             return None
         # Carries straight on. The delivered text's trailing space is already the client's.
