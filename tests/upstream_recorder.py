@@ -9,7 +9,7 @@ chooses the answer, the second labels the deployment, the rest is the client's p
 Behaviours: ``ok`` (a clean SSE answer, ``CANNED_TEXT``), ``json`` (the same as a JSON Message),
 ``529`` (Anthropic's overloaded_error), ``400ctx`` (a prompt longer than the model's context),
 ``pingonly`` (message_start, then pings and no token), ``maxtok_tool`` (max_tokens reached
-inside a tool call), ``401echo`` (a 401 whose body and headers echo every
+inside a tool call), ``cutbare`` (a word, then the connection closes), ``401echo`` (a 401 whose body and headers echo every
 request header back, as some proxies do, credentials included), ``302`` and ``204`` (answers
 that are no error and no Messages answer either: a redirect, an empty success). Every answer carries a
 ``request-id`` of ``req_<label>_<n>`` (``n`` counts all requests received) and a rate-limit header.
@@ -194,6 +194,24 @@ class RecordingUpstream:
                 body=b"".join(sse(e) for e in events),
                 headers={**common, "content-type": "text/event-stream; charset=utf-8"},
             )
+        if behaviour == "cutbare":
+            # A text, then the connection closes mid-body: every time, continuation or not.
+            resp = web.StreamResponse(
+                headers={**common, "content-type": "text/event-stream; charset=utf-8"}
+            )
+            await resp.prepare(request)
+            start = {**canned_message(model), "content": [], "stop_reason": None}
+            block = {"type": "text", "text": ""}
+            delta = {"type": "text_delta", "text": "Hello"}
+            for event in (
+                {"type": "message_start", "message": start},
+                {"type": "content_block_start", "index": 0, "content_block": block},
+                {"type": "content_block_delta", "index": 0, "delta": delta},
+            ):
+                await resp.write(sse(event))
+            assert request.transport is not None
+            request.transport.close()  # no chunked terminator: the body breaks off (F20)
+            return resp
         if behaviour == "pingonly":
             # message_start, then only pings: an upstream that holds the request without a token.
             resp = web.StreamResponse(

@@ -198,6 +198,7 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("rec204", rec.base("204", "r204"), "passthrough_key = true"),
         ("ctx400", rec.base("400ctx", "ctx"), "passthrough_key = true"),
         ("maxtok", rec.base("maxtok_tool", "mt"), "passthrough_key = true"),
+        ("cutbare", rec.base("cutbare", "cb"), "passthrough_key = true"),
         (
             "pingonly",
             rec.base("pingonly", "po"),
@@ -232,6 +233,7 @@ def main_config(rec: RecordingUpstream, sim: str) -> str:
         ("only204-*", ["rec204"], ""),
         ("ctxfb-*", ["ctx400", "recok"], 'context_overflow = "fall_back"'),
         ("maxtok-*", ["maxtok"], ""),
+        ("cutbare-*", ["cutbare"], ""),
         ("ctxno-*", ["ctx400", "recok"], ""),
         ("slowtoken-*", ["pingonly", "recok"], ""),
     ]
@@ -679,6 +681,21 @@ def test_max_tokens_inside_a_tool_call_arrives_as_the_upstream_sent_it(
     # The SDK reads the cut JSON as {} straight from the upstream too (checked by hand).
     assert message.content[0].input == {}
     assert len(world.rec.of("mt", t)) == 1
+
+
+def test_a_resume_that_breaks_where_the_last_did_is_not_tried_again(world: World) -> None:
+    """The upstream sends the same word and breaks, every time: the first resume adds nothing
+    (the continuation restarts, and breaks before it passes the delivered text), so a second
+    one would only cost another wait. Three calls: the answer, the resume and its one retry
+    (it produced nothing, retry.max_attempts = 2); a second resume would make it five."""
+    t = tag()
+    reply = post(world.gw.url, body("cutbare-m", t))
+    assert reply.status == 200
+    events = reply.events()
+    assert events[-1].type == "error"
+    message = events[-1].payload["error"]["message"]
+    assert "not resumed: the resume broke the same way before adding anything" in message
+    assert len(world.rec.of("cb", t)) == 3
 
 
 def test_a_first_token_deadline_moves_to_the_next_deployment(world: World) -> None:

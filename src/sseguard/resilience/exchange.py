@@ -164,6 +164,7 @@ class Exchange:
         continuing = False
         cut: Failure | None = None  # what first broke the committed stream: the client's cause
         stalled: str | None = None  # the deployment whose stream stalled last, asked last
+        broke: tuple[str, int] | None = None  # the last break: its words, and how much was sent
         while True:
             verdict = await self._try_chain(sink, continuing, stalled)
             r = self.repairer
@@ -183,6 +184,11 @@ class Exchange:
             if cause is None and verdict is not None:
                 cause = _failure_of(verdict)
             stalled = self._answered_by if cause is not None and cause.fault == "F21" else None
+            # A resume that broke the same way before adding anything: the fault persists, and
+            # another costs the user its wait again (and a client like Claude Code retries each
+            # broken stream itself, whatever the gateway says).
+            now_broke = (cause.message if cause is not None else "", _sent(r))
+            persists, broke = now_broke == broke, now_broke
             if cut is not None and cause is not None:
                 # A resume that failed, maybe on a refusal sseguard itself caused: the client's
                 # error names what broke its stream first (F37).
@@ -201,6 +207,7 @@ class Exchange:
                 and r.resumable
                 and self.resumes < route.max_resumes
                 and not out_of_time
+                and not persists
             ):
                 self.resumes += 1
                 if cut is None:
@@ -209,10 +216,13 @@ class Exchange:
                 self._cause = None
                 continue
             if route.midstream == "resume" and cause is not None:
+                why = (
+                    "the resume broke the same way before adding anything"
+                    if persists and r.resumable and not out_of_time
+                    else self._why_not_resumed(out_of_time)
+                )
                 cause = Failure(
-                    cause.fault,
-                    cause.error_type,
-                    f"{cause.message}; not resumed: {self._why_not_resumed(out_of_time)}",
+                    cause.fault, cause.error_type, f"{cause.message}; not resumed: {why}"
                 )
             if route.midstream == "finalize":
                 self.outcome = "finalized"
@@ -641,6 +651,12 @@ def _report(breakers: Breakers, name: str, verdict: verdicts.Verdict | None) -> 
         breakers.failure(name)
     else:
         breakers.success(name)
+
+
+def _sent(r: Repairer) -> int:
+    """How much of the answer the client holds: blocks and text, to tell a resume that added
+    something from one that broke where the last one did."""
+    return len(r.blocks) + len(r.delivered_text)
 
 
 def _no_continuation(deployment: str) -> verdicts.Verdict:
