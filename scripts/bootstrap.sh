@@ -17,3 +17,28 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     echo "$want" > "$stamp"
 fi
 export PATH="$VENV/bin:$PATH"
+
+# The system tools the whole test suite drives, installed here and not by the tests: Debian's
+# Chromium (browser tests; apt-get as root or with passwordless sudo) and the Node clients with
+# Claude Code's native binary (npm ci, tests/clients/node_env.py). Called by scripts/test.
+sseguard_test_tools() {
+    if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+        local sudo=""
+        [ "$(id -u)" = 0 ] || sudo="sudo -n"
+        if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || sudo -n true 2>/dev/null; }; then
+            echo "sseguard: installing Chromium for the browser tests (apt-get, a few minutes)" >&2
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
+            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
+        else
+            echo "sseguard: the browser tests need Chromium: apt-get install chromium, or put a" \
+                "chromium binary on PATH (scripts/test --quick runs without it)" >&2
+            return 1
+        fi
+    fi
+    if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+        echo "sseguard: the client tests need Node 20+ and npm: apt-get install nodejs npm," \
+            "or from nodejs.org (scripts/test --quick runs without them)" >&2
+        return 1
+    fi
+    "$VENV/bin/python" "$ROOT/tests/clients/node_env.py" >/dev/null
+}

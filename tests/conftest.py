@@ -1,7 +1,14 @@
-"""Shared test fixtures: paths to the real captures in tests/fixtures; hypothesis settings."""
+"""Shared test fixtures: paths to the real captures in tests/fixtures; hypothesis settings; the tiers.
+
+Tiers, as pytest markers set here by where a test lives and what it starts (``scripts/test
+--quick`` runs the first): ``unit`` (in-process: the pure layers, the simulator's plans, scripted
+loopback servers), ``processes`` (real ``sseguard sim`` / ``sseguard serve`` processes and
+official SDKs from Python), ``clients`` (Node, Claude Code and Chromium in front of the gateway).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +22,36 @@ settings.load_profile("sseguard")
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"  # captured upstream streams, see its README.md
+
+
+TIERS = ("unit", "processes", "clients")
+_STARTS_PROCESSES = {"processes", "node_env", "browser_env"}  # helper modules that spawn them
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(_tier(item))
+
+
+def _tier(item: pytest.Item) -> str:
+    path = Path(str(item.fspath))
+    if "clients" in path.relative_to(ROOT / "tests").parts:
+        return "clients"
+    module = getattr(item, "module", None)
+    used = vars(module).values() if module is not None else ()
+    if any(getattr(value, "__module__", None) in _STARTS_PROCESSES for value in used):
+        return "processes"
+    return "unit"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _scratch_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Whatever sseguard writes by default (the request log) goes to a scratch folder that every
+    process a test starts inherits, never into the user's home."""
+    patch = pytest.MonkeyPatch()
+    patch.setenv("SSEGUARD_STATE_DIR", str(tmp_path_factory.mktemp("state")))
+    yield
+    patch.undo()
 
 
 @pytest.fixture

@@ -1,24 +1,18 @@
-"""Debian's Chromium for the playground test: found, or installed with apt-get when this is a Debian
-machine where we may (root, or passwordless sudo), so the test command installs what it needs like
-node_env does.
+"""Debian's Chromium for the browser tests, which scripts/test installs beforehand
+(scripts/bootstrap.sh, ``sseguard_test_tools``).
 
-A missing browser that cannot be installed is a test error that says what to do, never a skip.
+A missing browser is a test error that says what to do, never a skip.
 """
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
 import shutil
 import subprocess
-import sys
-import tempfile
-from pathlib import Path
 from typing import Any
 
 CANDIDATES = ("chromium", "chromium-browser")
-INSTALL_TIMEOUT = 900.0  # apt-get of Chromium and its libraries on a fresh machine
 # Flags for a headless browser on a machine without a display or outbound network: without the
 # background-networking ones it keeps trying to reach Google's hosts.
 FLAGS = (
@@ -41,38 +35,15 @@ def _found() -> str | None:
 
 
 def chromium() -> str:
-    """The path of a Chromium binary, installing Debian's package first if needed."""
-    path = _found()
-    if path:
-        return path
-    apt = shutil.which("apt-get")
-    # As root, or through passwordless sudo: either way the test command installs what it needs.
-    sudo = [] if os.geteuid() == 0 else ["sudo", "-n"]
-    if apt is None or (sudo and shutil.which("sudo") is None):
-        raise BrowserEnvError(
-            "the playground test needs Chromium: install Debian's `chromium` package "
-            "(`apt-get install chromium`) or put a chromium binary on PATH, and rerun"
-        )
-    lock = Path(tempfile.gettempdir()) / "sseguard-chromium-install.lock"
-    with lock.open("w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)  # pytest-xdist workers or two test runs install once
-        path = _found()
-        if path:
-            return path
-        env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-        for cmd in (
-            [*sudo, apt, "update", "-qq"],
-            [*sudo, apt, "install", "-y", "-qq", "chromium"],
-        ):
-            print(f"[browser_env] {' '.join(cmd)}", file=sys.stderr, flush=True)
-            proc = subprocess.run(
-                cmd, env=env, capture_output=True, text=True, timeout=INSTALL_TIMEOUT
-            )
-            if proc.returncode != 0:
-                raise BrowserEnvError(f"{' '.join(cmd)} failed:\n{proc.stdout}\n{proc.stderr}")
+    """The path of a Chromium binary. scripts/test installs Debian's package before the tests
+    (scripts/bootstrap.sh): a test never installs system packages."""
     path = _found()
     if path is None:
-        raise BrowserEnvError("apt-get installed chromium, yet no chromium binary is on PATH")
+        raise BrowserEnvError(
+            "the browser tests need Chromium: scripts/test installs Debian's `chromium` package "
+            "(as root or with passwordless sudo); or `apt-get install chromium`, or put a "
+            "chromium binary on PATH, and rerun"
+        )
     return path
 
 
