@@ -66,6 +66,10 @@ from processes import gateway, gateway_config, simulator  # noqa: E402
 from sseguard.sim import CATALOGUE, expected_answer  # noqa: E402
 
 HANG_BOUND = 45.0  # no end within this many seconds is a hang (endless streams are cut here)
+# Claude Code retries any stream that breaks after its 200 three times itself (4 requests, its
+# retry setting and x-should-retry notwithstanding, measured): where sseguard resumes twice on a
+# stall of 4 s before its typed error, that alone is 4 x 12 s.
+CLAUDE_HANG_BOUND = 90.0
 CLIENT_TIMEOUT = 40.0  # the Node SDK's own timeout, inside the process bound
 SDK_WORKERS = 8  # Python and Node runs at a time (2 cores; most of a run is waiting)
 CLAUDE_WORKERS = 4  # Claude Code runs at a time: a large native binary each
@@ -300,7 +304,8 @@ def run_claude_code(env: NodeEnv, name: str, target: str, base_url: str, tmp: Pa
     both = run.stdout + run.stderr
     tail = _first_line((both.strip().splitlines() or [""])[-1], 120)
     if run.returncode is None:
-        return Outcome("hang", "hang", f"claude still running after {HANG_BOUND:.0f} s", took)
+        bound = f"{CLAUDE_HANG_BOUND:.0f} s"
+        return Outcome("hang", "hang", f"claude still running after {bound}", took)
     markers = claude_tests.RAW_ERRORS if not tool else claude_tests.RAW_ERRORS[:-1]
     raw = [m for m in markers if m in run.stdout] + [
         m for m in claude_tests.RAW_ERRORS if m in run.stderr
@@ -340,6 +345,9 @@ def run_claude_code(env: NodeEnv, name: str, target: str, base_url: str, tmp: Pa
             f"exit 0 with {len(shown)}/{len(ANSWER)} characters: {shown[:60]!r}",
             took,
         )
+    if run.returncode != 0 and "Invalid API key" in both:
+        # Claude Code shows a 401 as what to fix, not as "API Error".
+        return Outcome("typed error", "typed error 401", "Invalid API key", took)
     if tool and api_error is None:
         return Outcome("WRONG", "WRONG: tool call", f"exit {run.returncode}: {tail}", took)
     return Outcome("WRONG", f"WRONG: exit {run.returncode}", tail, took)
@@ -356,7 +364,7 @@ def run_matrix(
     clients: list[str], scenarios: list[str]
 ) -> tuple[dict[tuple[str, str, str], Outcome], NodeEnv | None]:
     env = node_env() if {"node", "claude"} & set(clients) else None
-    claude_tests.HANG_BOUND = HANG_BOUND  # run_claude reads its bound from its module
+    claude_tests.HANG_BOUND = CLAUDE_HANG_BOUND  # run_claude reads its bound from its module
     results: dict[tuple[str, str, str], Outcome] = {}
     lock = threading.Lock()
     jobs = sorted(
@@ -469,7 +477,9 @@ def render(
         "  for Claude Code an `API Error` line and a non-zero exit.",
         "- `WRONG`: a cut or empty answer reported as success, a raw parse error, or a library",
         "  exception that is not an API error.",
-        f"- `hang`: no end within {HANG_BOUND:.0f} s (endless event streams are cut there).",
+        f"- `hang`: no end within {HANG_BOUND:.0f} s, {CLAUDE_HANG_BOUND:.0f} s for Claude Code, "
+        "which retries every stream that breaks after its 200 three times itself (endless "
+        "event streams are cut there).",
         "",
         "✔ marks the right outcome for the scenario, ✘ anything else. The right outcome is the",
         "complete answer, except for the scenarios no attempt can get through, where it is a clean",
