@@ -181,10 +181,21 @@ def test_a_cut_tool_call_never_ends_under_tool_use() -> None:
 
 
 @_known("failed-after-stop", AssertionError)
-def test_an_untyped_error_after_message_stop_is_dropped() -> None:
-    # Found by repair (grammar, once finalize() ended the "failed" stream after its message_stop).
-    raw = clean_text_stream("Hi") + b'data: {"error":{"message":"gateway says no"}}\n\n'
-    out, r = repair(raw)
+@pytest.mark.parametrize(
+    "after",
+    [
+        # Found by repair: an OpenAI-shaped error object, no type (read as F17).
+        b'data: {"error":{"message":"gateway says no"}}\n\n',
+        # Found by repair_bytes: a cut event glued to message_stop's data (read as F39).
+        b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"ag\n\n',
+    ],
+)
+def test_what_follows_message_stop_never_fails_the_message(after: bytes) -> None:
+    # Both failed a message that had ended; finalize() then put an error after its message_stop.
+    raw = clean_text_stream("Hi")
+    if after.startswith(b"event: content_block_delta"):
+        raw = raw.removesuffix(b"\n\n")  # the blank line after message_stop's data lost
+    out, r = repair(raw + after)
     assert r.ended and not r.failed
     assert texts(out) == "Hi"
 
