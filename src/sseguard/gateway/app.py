@@ -18,6 +18,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config, Route
+from sseguard.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.asgi import (
     AddHeaders,
     ClientGone,
@@ -33,7 +34,6 @@ from sseguard.gateway.asgi import (
     send_json,
 )
 from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, OpenAIEdge
-from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError
 from sseguard.gateway.models import list_models
 from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page

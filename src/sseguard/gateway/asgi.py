@@ -12,9 +12,9 @@ from bisect import bisect_left
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from sseguard.errors import GatewayError
 from sseguard.gateway.direct import DirectSend
 from sseguard.gateway.edges import Edge, Framing
-from sseguard.gateway.errors import GatewayError
 from sseguard.observe.capture import Capture
 from sseguard.observe.metrics import GAP_BUCKETS, GapTally
 from sseguard.observe.record import RequestRecord

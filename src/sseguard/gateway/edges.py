@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from sseguard.gateway.errors import GatewayError
+from sseguard.errors import GatewayError
 from sseguard.protocol.events import Event
 from sseguard.sse import encode, escape_line_separators
 from sseguard.translate import browser

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address, IPv6Address
 
+from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import Scope
-from sseguard.gateway.errors import GatewayError
 
 Headers = list[tuple[bytes, bytes]]
 # Without it a page sees none of the gateway's or the upstream's response headers (request ids,

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from sseguard.config import Config
-from sseguard.gateway.errors import GatewayError
+from sseguard.errors import GatewayError
 from sseguard.upstream.client import UpstreamClient
 from sseguard.upstream.redact import redact
 from sseguard.upstream.request import build, estimate_input_tokens

@@ -9,25 +9,11 @@ from __future__ import annotations
 
 from typing import Literal
 
+from sseguard.errors import ERROR_TYPES
 from sseguard.protocol.events import MESSAGE_DELTA, MESSAGE_START, MESSAGE_STOP, Event
 from sseguard.protocol.repair import Failure, Repairer
 
 Mode = Literal["error", "finalize"]
-
-# Anthropic's error types, and the one a cause maps to when it names something else.
-ERROR_TYPES = frozenset(
-    {
-        "invalid_request_error",
-        "authentication_error",
-        "permission_error",
-        "not_found_error",
-        "request_too_large",
-        "rate_limit_error",
-        "api_error",
-        "overloaded_error",
-        "timeout_error",
-    }
-)
 
 
 def finalize(

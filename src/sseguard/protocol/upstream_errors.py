@@ -11,21 +11,7 @@ from __future__ import annotations
 
 import orjson
 
-# The types Anthropic's API documents for its error objects.
-ANTHROPIC_ERROR_TYPES = frozenset(
-    {
-        "invalid_request_error",
-        "authentication_error",
-        "billing_error",
-        "permission_error",
-        "not_found_error",
-        "request_too_large",
-        "rate_limit_error",
-        "api_error",
-        "timeout_error",
-        "overloaded_error",
-    }
-)
+from sseguard.errors import ERROR_TYPES
 
 
 def error_type_of(error: object) -> str:
@@ -35,7 +21,7 @@ def error_type_of(error: object) -> str:
         code: object = None
     else:
         named = error.get("type")
-        if named in ANTHROPIC_ERROR_TYPES:
+        if named in ERROR_TYPES:
             return str(named)
         code = error.get("code")
         if code is None:
@@ -62,4 +48,4 @@ def error_message_of(error: object) -> str:
     return error[:500] if isinstance(error, str) else orjson.dumps(error).decode()[:500]
 
 
-__all__ = ["ANTHROPIC_ERROR_TYPES", "error_message_of", "error_type_of"]
+__all__ = ["error_message_of", "error_type_of"]

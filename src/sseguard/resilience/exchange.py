@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sseguard.config import Config, Deployment, Route, Timeouts
-from sseguard.gateway.errors import GatewayError
+from sseguard.errors import GatewayError
 from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, PING, Event

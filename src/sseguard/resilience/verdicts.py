@@ -12,7 +12,7 @@ import math
 import random
 from dataclasses import dataclass
 
-from sseguard.gateway.errors import STATUS_FOR_ERROR_TYPE, GatewayError, anthropic_error_body
+from sseguard.errors import STATUS_FOR_ERROR_TYPE, GatewayError, anthropic_error_body
 from sseguard.protocol.repair import Failure
 
 TRANSIENT_STATUSES = frozenset({408, 429, 500, 502, 503, 504, 529})

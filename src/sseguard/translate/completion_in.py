@@ -11,34 +11,18 @@ from typing import Any
 
 import orjson
 
+from sseguard import errors
 from sseguard.protocol.upstream_errors import error_message_of, error_type_of
 from sseguard.translate.vocabulary import anthropic_usage, stop_reason
-
-# HTTP status -> Anthropic error type. Kept here, not taken from the gateway: ``translate`` must
-# not import ``gateway`` (layer rule), and ``vocabulary`` belongs to another owner.
-ERROR_TYPE_FOR_STATUS: dict[int, str] = {
-    400: "invalid_request_error",
-    401: "authentication_error",
-    403: "permission_error",
-    404: "not_found_error",
-    408: "timeout_error",
-    413: "request_too_large",
-    429: "rate_limit_error",
-    503: "overloaded_error",
-    504: "timeout_error",
-    529: "overloaded_error",
-}
-
 
 # Finish reasons that report a failed generation, not an ending (OpenRouter, vLLM).
 FAILED_FINISH = frozenset({"error", "abort"})
 
 
 def error_type_for_status(status: int) -> str:
-    found = ERROR_TYPE_FOR_STATUS.get(status)
-    if found is not None:
-        return found
-    return "invalid_request_error" if 400 <= status < 500 else "api_error"
+    """An OpenAI-compatible server's status as Anthropic's type. Such servers answer 503 when
+    overloaded (vLLM, Ollama behind a proxy), where Anthropic uses 529."""
+    return "overloaded_error" if status == 503 else errors.error_type_for_status(status)
 
 
 def message_id(upstream_id: object) -> str | None:

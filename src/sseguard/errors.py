@@ -1,7 +1,10 @@
-"""Errors a client receives, in Anthropic's JSON shape with the real HTTP status.
+"""The error vocabulary: Anthropic's error types, the HTTP statuses they stand for, and the error a
+client receives (``GatewayError``), in Anthropic's JSON shape with the real HTTP status.
 
-Whose fault it was is in the message (the client's request, an upstream, sseguard itself); the
-status is the one a client's retry logic understands. Never carries a provider key.
+One module for every layer (protocol, translate, resilience, gateway, probe), so a type and its
+status never mean two things. Whose fault it was is in the message (the client's request, an
+upstream, sseguard itself); the status is the one a client's retry logic understands. Never
+carries a provider key. Pure.
 """
 
 from __future__ import annotations
@@ -10,13 +13,31 @@ from typing import Any
 
 import orjson
 
+# The types Anthropic's API documents for its error objects.
+ERROR_TYPES = frozenset(
+    {
+        "invalid_request_error",
+        "authentication_error",
+        "billing_error",
+        "permission_error",
+        "not_found_error",
+        "request_too_large",
+        "rate_limit_error",
+        "api_error",
+        "timeout_error",
+        "overloaded_error",
+    }
+)
+
 # Anthropic's documented error types by HTTP status.
 ERROR_TYPE_FOR_STATUS = {
     400: "invalid_request_error",
     401: "authentication_error",
+    402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
     405: "invalid_request_error",
+    408: "timeout_error",
     413: "request_too_large",
     429: "rate_limit_error",
     500: "api_error",
@@ -29,6 +50,7 @@ ERROR_TYPE_FOR_STATUS = {
 STATUS_FOR_ERROR_TYPE = {
     "invalid_request_error": 400,
     "authentication_error": 401,
+    "billing_error": 402,
     "permission_error": 403,
     "not_found_error": 404,
     "request_too_large": 413,
@@ -37,6 +59,14 @@ STATUS_FOR_ERROR_TYPE = {
     "timeout_error": 504,
     "overloaded_error": 529,
 }
+
+
+def error_type_for_status(status: int) -> str:
+    """The type a status stands for; an undocumented one by its class (the client's or not)."""
+    found = ERROR_TYPE_FOR_STATUS.get(status)
+    if found is not None:
+        return found
+    return "invalid_request_error" if 400 <= status < 500 else "api_error"
 
 
 class GatewayError(Exception):
@@ -52,7 +82,7 @@ class GatewayError(Exception):
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.error_type = error_type or ERROR_TYPE_FOR_STATUS.get(status, "api_error")
+        self.error_type = error_type or error_type_for_status(status)
         self.message = message
         self.headers = headers or {}
         self._body = body  # an upstream's own Anthropic-shaped error body, passed on as it was
