@@ -590,7 +590,7 @@ class Config(_Model):
     retry: Retry = Retry()
     breaker: Breaker = Breaker()
     limits: Limits = Limits()
-    observe: Observe = Observe()
+    observe: Observe = Field(default_factory=Observe)  # its default log place is read now
     deployments: tuple[Deployment, ...]
     routes: tuple[Route, ...] = ()
 
