@@ -39,7 +39,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 TESTS = ROOT / "tests"
-EXAMPLE_CHARS = 1500  # of an input's repr in the report
+EXAMPLE_CHARS = 6000  # of an input's repr in the report
 
 
 @dataclass
