@@ -521,39 +521,6 @@ def check_requests(case: RequestCase) -> None:
 # -- known bugs: failures already reported, each with an xfail regression test --------------------
 
 
-def _repaired(target: str, case: Any) -> tuple[list[Event], Repairer] | None:
-    """The repaired stream and repairer a stream target's case gives (to classify a failure)."""
-    if target == "repair_bytes":
-        case = UpstreamStream(raw=case, pieces=(), clean=False, tools=(), sizes=())
-    elif target == "chunks_out":
-        case = case[0]
-    elif target != "repair":
-        return None
-    return repair_stream(case)
-
-
-def _cut_tool_under_tool_use(target: str, case: Any, error: BaseException) -> bool:
-    return isinstance(error, InvariantFailure) and error.invariant == "tool-input-parses"
-
-
-def _failed_after_stop(target: str, case: Any, error: BaseException) -> bool:
-    repaired = _repaired(target, case)
-    return (
-        repaired is not None
-        and repaired[1].failed
-        and any(e.type == "message_stop" for e in repaired[0])
-    )
-
-
-def _browser_drops_start_text(target: str, case: Any, error: BaseException) -> bool:
-    if not (isinstance(error, InvariantFailure) and error.invariant == "browser-text"):
-        return False
-    repaired = _repaired(target, case)
-    return repaired is not None and any(
-        e.type == "content_block_start" and text_pieces_of(e.payload) for e in repaired[0]
-    )
-
-
 @dataclass(frozen=True)
 class KnownBug:
     """A bug the fuzzers found and ``test_regressions.py`` pins with ``xfail(strict=True)``: the
@@ -567,34 +534,9 @@ class KnownBug:
     matches: Callable[[str, Any, BaseException], bool]
 
 
-KNOWN_BUGS = {
-    b.id: b
-    for b in (
-        KnownBug(
-            "cut-tool-under-tool-use",
-            "a tool call cut by a legitimate stop (max_tokens) goes out as sent, then a repeated"
-            " message_delta merged into the held one turns the stop reason into tool_use: the"
-            " client runs a tool whose input does not parse",
-            "test_a_cut_tool_call_never_ends_under_tool_use",
-            _cut_tool_under_tool_use,
-        ),
-        KnownBug(
-            "failed-after-stop",
-            "what follows message_stop can still fail a message that already ended: an error"
-            " object without a type (F17), or a cut event glued to the message_stop event's data"
-            " (F39), where F23b should drop it; the stream then reads as broken after it ended",
-            "test_what_follows_message_stop_never_fails_the_message",
-            _failed_after_stop,
-        ),
-        KnownBug(
-            "browser-drops-start-text",
-            "BrowserFraming skips the text a text block's content_block_start carries, which"
-            " the repairer delivers and the OpenAI edge and the Accumulator count",
-            "test_a_browser_gets_the_text_of_a_block_start",
-            _browser_drops_start_text,
-        ),
-    )
-}
+# None open: the last three (cut-tool-under-tool-use, failed-after-stop,
+# browser-drops-start-text) were fixed with their regression tests in test_regressions.py.
+KNOWN_BUGS: dict[str, KnownBug] = {}
 
 
 def known_bug(target: str, case: Any, error: BaseException) -> str | None:

@@ -32,12 +32,6 @@ from streams import (
     wire,
 )
 
-from .targets import KNOWN_BUGS
-
-
-def _known(bug: str, raises: type[Exception]) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, raises=raises, reason=f"{bug}: {KNOWN_BUGS[bug].summary}")
-
 
 def test_an_unknown_type_under_a_known_event_name_keeps_its_own_name() -> None:
     # Found by repair_bytes (misnamed-unknown, fixed in f3e2e44): one byte of "message_stop"
@@ -160,10 +154,6 @@ def test_the_rest_of_a_continuation_is_sent_when_the_splice_ends_with_a_delta(
     assert _resumed(delivered, continuation, prefill=prefill, stopped=True) == whole
 
 
-# -- open -------------------------------------------------------------------------------------------
-
-
-@_known("cut-tool-under-tool-use", AssertionError)
 def test_a_cut_tool_call_never_ends_under_tool_use() -> None:
     # Found by repair (tool-input-parses): the held call goes out cut under max_tokens, as it
     # should; the repeated message_delta's tool_use then replaces that reason in the merge.
@@ -180,7 +170,6 @@ def test_a_cut_tool_call_never_ends_under_tool_use() -> None:
     assert not (r.ended and r.stop_reason == "tool_use")
 
 
-@_known("failed-after-stop", AssertionError)
 @pytest.mark.parametrize(
     "after",
     [
@@ -200,7 +189,6 @@ def test_what_follows_message_stop_never_fails_the_message(after: bytes) -> None
     assert texts(out) == "Hi"
 
 
-@_known("browser-drops-start-text", AssertionError)
 def test_a_browser_gets_the_text_of_a_block_start() -> None:
     # Found by chunks_out (browser-text): the OpenAI edge sends "Hi there", the browser " there".
     events = [

@@ -189,6 +189,7 @@ class Repairer:
         self._check: SpliceCheck | None = None  # while VERIFYING
         self._prefilled = False  # the continuation was asked by prefill, not by instruction
         self.restarted = False  # a continuation began the answer again (a prefill was ignored)
+        self._cut_tool_reason: str | None = None  # the stop a cut tool call was sent under (F14)
         # Set by each upstream ping, cleared by whoever times the stream: a read that carried a
         # ping is no progress (F38) unless it gave the client content, or grew a held block
         # (``held_grew``, set where a held block takes content). Pings are rare: only they pay.
@@ -579,6 +580,9 @@ class Repairer:
         held = self._held_delta
         if held is not None:
             self.anomalies.record("F16", "message_delta repeated; merged into one")
+            if self._cut_tool_reason is not None and delta.get("stop_reason") == "tool_use":
+                # A tool call went out cut under the first stop reason: never as one to run.
+                delta["stop_reason"] = self._cut_tool_reason
             held["delta"].update((k, v) for k, v in delta.items() if v is not None)
             held["usage"].update(usage)
             self._held_data = None
@@ -1079,6 +1083,7 @@ class Repairer:
                     )
                     return []
                 # max_tokens, pause_turn...: the upstream ended the message inside the call.
+                self._cut_tool_reason = stop_reason
                 self.anomalies.record(
                     "F14",
                     f"{blk.type} input cut by stop_reason {stop_reason}; sent as the upstream sent it",
@@ -1139,6 +1144,10 @@ class Repairer:
         message: str,
         upstream_error: dict[str, Any] | None = None,
     ) -> None:
+        if self.phase is Phase.ENDED:
+            # The message is whole and its end sent: what comes after cannot undo it (F23b).
+            self.anomalies.record("F23b", f"after message_stop, ignored: {message}")
+            return
         self.anomalies.record(fault, message)
         self.failure = Failure(fault, error_type, message, upstream_error)
         self.phase = Phase.FAILED

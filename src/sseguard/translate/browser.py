@@ -116,6 +116,9 @@ class BrowserFraming:
             if block.get("type") in TOOL_BLOCKS:
                 self._tool = block
                 self._tool_json = []
+            elif block.get("type") == "text" and block.get("text"):
+                # A text block may start with text of its own: the page shows it like a delta.
+                return b"delta", orjson.dumps({"text": block["text"]})
             return None
         if etype == CONTENT_BLOCK_STOP:
             return self._tool_frame()
