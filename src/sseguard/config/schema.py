@@ -1,6 +1,7 @@
 """The configuration schema: deployments, routes, timeouts, retry, limits, server; validated once.
 
-Pure apart from reading environment variables named by the configuration. The client never chooses
+Pure apart from reading environment variables named by the configuration, and, for the request
+log's default place, SSEGUARD_STATE_DIR, XDG_STATE_HOME and HOME. The client never chooses
 an upstream URL: every URL comes from here. Secrets are ``SecretStr`` and stay out of repr and dumps.
 """
 
