@@ -8,11 +8,8 @@ an upstream URL: every URL comes from here. Secrets are ``SecretStr`` and stay o
 from __future__ import annotations
 
 import fnmatch
-import os
-import re
 from collections.abc import Callable
 from functools import cached_property
-from pathlib import Path
 from typing import Annotated, Any, Literal, Self, TypeVar
 from urllib.parse import urlsplit
 
@@ -27,8 +24,18 @@ from pydantic import (
     model_validator,
 )
 
-from sseguard.config.env import env_var, has_reference, interpolate
+from sseguard.config.env import env_var, interpolate
 from sseguard.config.errors import from_validation
+from sseguard.config.policies import (
+    MASK,
+    RESERVED_HEADERS,
+    default_request_log,
+    header_name,
+    header_value,
+    host_name,
+    origin,
+    shown,
+)
 from sseguard.protocol.events import KNOWN_EVENTS, PING
 
 Kind = Literal[
@@ -45,45 +52,13 @@ Flag = Annotated[bool, Field(strict=True)]
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
 Glob = Annotated[str, Field(min_length=1)]
 
-_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # RFC 9110 token
-# Set by the HTTP client or the gateway itself; a config that sets them breaks framing or routing.
-_RESERVED_HEADERS = frozenset(
-    {
-        "host",
-        "content-length",
-        "content-type",
-        "content-encoding",
-        "transfer-encoding",
-        "connection",
-        "keep-alive",
-        "upgrade",
-        "te",
-        "trailer",
-        "proxy-connection",
-    }
-)
-_CREDENTIAL_HINTS = ("auth", "key", "token", "secret", "cookie", "signature")
 _CORE_EVENTS = KNOWN_EVENTS - {PING}  # the Messages events drop_events may not name (F10)
-MASK = "**********"
 ROUTE_CACHE_SIZE = 4096
 _M = TypeVar("_M", bound=BaseModel)
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _header_name(name: str) -> str:
-    if not _HEADER_NAME.fullmatch(name):
-        raise ValueError(f"{name!r} is not a valid HTTP header name")
-    # HTTP/2 requires lower case, and one spelling avoids duplicates when headers are merged.
-    return name.lower()
-
-
-def _header_value(value: str) -> str:
-    if "\r" in value or "\n" in value or "\0" in value:
-        raise ValueError("a header value must not contain CR, LF or NUL")  # header injection
-    return value
 
 
 class HeaderAuth(_Model):
@@ -95,7 +70,7 @@ class HeaderAuth(_Model):
     @field_validator("header")
     @classmethod
     def _name(cls, value: str) -> str:
-        return _header_name(value)
+        return header_name(value)
 
 
 AUTH_STYLES = {
@@ -248,8 +223,8 @@ class Deployment(_Model):
     def _extra_headers(
         cls, value: dict[str, SecretStr], info: ValidationInfo
     ) -> dict[str, SecretStr]:
-        names = [_header_name(n) for n in value]
-        reserved = sorted(n for n in names if n in _RESERVED_HEADERS)
+        names = [header_name(n) for n in value]
+        reserved = sorted(n for n in names if n in RESERVED_HEADERS)
         if reserved:
             raise ValueError(f"{', '.join(reserved)}: set by the gateway, not by configuration")
         if len(set(names)) != len(names):
@@ -259,7 +234,7 @@ class Deployment(_Model):
             raise ValueError(f"{auth.header}: the auth header is built from the key, not set here")
         for name, template in value.items():
             try:
-                _header_value(interpolate(template.get_secret_value()))
+                header_value(interpolate(template.get_secret_value()))
             except ValueError as exc:
                 raise ValueError(f"{name}: {exc}") from None
         return value
@@ -312,7 +287,7 @@ class Deployment(_Model):
 
     def redacted(self) -> dict[str, Any]:
         out = self.model_dump(mode="json", by_alias=True)
-        out["headers"] = {n: _shown(n, t.get_secret_value()) for n, t in self.extra_headers.items()}
+        out["headers"] = {n: shown(n, t.get_secret_value()) for n, t in self.extra_headers.items()}
         return out
 
     @cached_property
@@ -320,16 +295,9 @@ class Deployment(_Model):
         """Every credential this deployment sends, for scrubbing what comes back from upstream."""
         found = [self.api_key.get_secret_value()] if self.api_key is not None else []
         for name, template in self.extra_headers.items():
-            if _shown(name, template.get_secret_value()) == MASK:
+            if shown(name, template.get_secret_value()) == MASK:
                 found.append(self._headers[name.lower()])
         return tuple(s for s in found if s)
-
-
-def _shown(name: str, template: str) -> str:
-    """A header's template for printing: masked when it reads the environment or names a secret."""
-    if has_reference(template) or any(h in name.lower() for h in _CREDENTIAL_HINTS):
-        return MASK
-    return template
 
 
 class Route(_Model):
@@ -475,86 +443,12 @@ class Server(_Model):
     @field_validator("cors_origins")
     @classmethod
     def _origins(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_origin(v) for v in values)
+        return tuple(origin(v) for v in values)
 
     @field_validator("allowed_hosts")
     @classmethod
     def _hosts(cls, values: tuple[str, ...]) -> tuple[str, ...]:
-        return tuple(_host_name(v) for v in values)
-
-
-_DEFAULT_PORTS = {"http": 80, "https": 443}
-
-
-def _host_name(value: str) -> str:
-    """A host name as the ``Host`` header carries it without its port: lower case, an IPv6
-    address in brackets."""
-    if value == "*":
-        return value
-    name = value.strip().lower()
-    if not name or any(c in name for c in "/@ ") or (":" in name and name.count(":") == 1):
-        raise ValueError(
-            f"{value!r} is not a host name: a name or address without scheme or port, "
-            "like gateway.internal"
-        )
-    if ":" in name and not name.startswith("["):
-        name = f"[{name}]"
-    return name
-
-
-def _origin(value: str) -> str:
-    """An origin as browsers serialize it in the ``Origin`` header, so that a match is equality:
-    lower-case scheme and host, no default port, no path (not even "/")."""
-    if value == "*":
-        return value
-    example = "an origin is scheme://host[:port], like http://localhost:5173"
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:
-        raise ValueError(f"{value!r} is not an origin: {example}") from None
-    scheme = parts.scheme.lower()
-    if scheme not in _DEFAULT_PORTS or not parts.hostname:
-        raise ValueError(f"{value!r} is not an origin: {example}")
-    if parts.path or parts.query or parts.fragment or parts.username or parts.password:
-        raise ValueError(f"{value!r} has more than an origin (a path, even '/'?): {example}")
-    host = parts.hostname
-    if ":" in host:  # IPv6 literal
-        host = f"[{host}]"
-    if port is None or port == _DEFAULT_PORTS[scheme]:
-        return f"{scheme}://{host}"
-    return f"{scheme}://{host}:{port}"
-
-
-STATE_DIR_ENV = "SSEGUARD_STATE_DIR"
-REQUEST_LOG_NAME = "sseguard-requests.sqlite3"
-
-
-def state_dir() -> Path:
-    """Where sseguard keeps what it writes by default: ``$SSEGUARD_STATE_DIR``, else
-    ``$XDG_STATE_HOME/sseguard``, else ``~/.local/state/sseguard`` (XDG's place for state that
-    outlives a run but is no user document, such as logs), rather than whatever directory a
-    command happens to run in. Found, not created: the request log creates it, private (0700).
-
-    Read when ``Observe`` is built, at import for the default one, so it must not fail: without
-    any home directory (no HOME, no passwd entry) it is the working directory, as it used to be.
-    """
-    own = os.environ.get(STATE_DIR_ENV)
-    if own:
-        return Path(own)
-    xdg = os.environ.get("XDG_STATE_HOME")
-    if xdg and os.path.isabs(xdg):  # the XDG spec: a relative value is invalid, to be ignored
-        return Path(xdg) / "sseguard"
-    try:
-        return Path.home() / ".local" / "state" / "sseguard"
-    except RuntimeError:
-        return Path()
-
-
-def default_request_log() -> str:
-    """The request log's file when ``observe.request_log`` is not set; ``sseguard logs`` reads
-    the same one."""
-    return str(state_dir() / REQUEST_LOG_NAME)
+        return tuple(host_name(v) for v in values)
 
 
 class Observe(_Model):
