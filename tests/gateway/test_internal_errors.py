@@ -53,6 +53,21 @@ def call(app: Gateway, path: str, body: dict[str, Any]) -> tuple[int, bytes]:
     return status, b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
 
 
+BODY = {
+    "model": "m",
+    "max_tokens": 8,
+    "stream": True,
+    "messages": [{"role": "user", "content": "hi"}],
+}
+
+
+def recorded(app: Gateway) -> list[RequestRecord]:
+    """The records the gateway hands its observers, as they come."""
+    records: list[RequestRecord] = []
+    app.observers = (*app.observers, records.append)
+    return records
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Gateway:
     return Gateway(load_config(gateway_config(tmp_path, "http://127.0.0.1:9")))
@@ -76,15 +91,8 @@ def test_an_internal_error_before_commit_is_a_500_in_the_endpoints_format(
     app: Gateway, monkeypatch: pytest.MonkeyPatch, path: str, shape: str
 ) -> None:
     monkeypatch.setattr(Exchange, "run", breaks(after_commit=False))
-    records: list[RequestRecord] = []
-    app.observers = (*app.observers, records.append)
-    body = {
-        "model": "m",
-        "max_tokens": 8,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    status, raw = call(app, path, body)
+    records = recorded(app)
+    status, raw = call(app, path, BODY)
     assert status == 500
     error = orjson.loads(raw)["error"]
     assert error["type"] == ("api_error" if shape == "anthropic" else "server_error")
@@ -96,15 +104,8 @@ def test_an_internal_error_after_commit_ends_the_stream_with_a_typed_error(
     app: Gateway, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(Exchange, "run", breaks(after_commit=True))
-    records: list[RequestRecord] = []
-    app.observers = (*app.observers, records.append)
-    body = {
-        "model": "m",
-        "max_tokens": 8,
-        "stream": True,
-        "messages": [{"role": "user", "content": "hi"}],
-    }
-    status, raw = call(app, "/v1/messages", body)
+    records = recorded(app)
+    status, raw = call(app, "/v1/messages", BODY)
     assert status == 200
     assert raw.startswith(b"event: message_start")
     last = raw.rstrip(b"\n").rsplit(b"\n\n", 1)[-1]
