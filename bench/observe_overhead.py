@@ -20,7 +20,7 @@ import orjson
 from core import chunked, realistic_stream
 from sseguard.gateway.asgi import StreamSink
 from sseguard.gateway.edges import AnthropicFraming
-from sseguard.observe.metrics import GapTally, Metrics
+from sseguard.observe.metrics import Metrics
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.events import Event
 from sseguard.protocol.stream import StreamRepair
@@ -55,7 +55,9 @@ class BareSink:
 async def relay(chunks: list[bytes], observed: bool, metrics: Metrics) -> None:
     rec = RequestRecord("sg_bench", "/v1/messages")
     sink: StreamSink | BareSink = (
-        StreamSink(discard, dict, rec, GapTally(), AnthropicFraming()) if observed else BareSink()
+        StreamSink(discard, dict, rec, metrics.tally(), AnthropicFraming())
+        if observed
+        else BareSink()
     )
     pipe = StreamRepair()
     for chunk in chunks:

@@ -39,7 +39,7 @@ from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
-from sseguard.observe.metrics import GapTally, Metrics
+from sseguard.observe.metrics import Metrics
 from sseguard.observe.record import RequestRecord
 from sseguard.protocol.accumulate import Accumulator
 from sseguard.protocol.finalize import finalize
@@ -336,7 +336,7 @@ class Gateway:
             send.raw if isinstance(send, _StatusNotingSend) else send,
             lambda: {**exchange.response_headers, "x-sseguard-request-id": request_id},
             rec,
-            GapTally(),
+            self.metrics.tally(),
             framing,
         )
         sink.capture = exchange.capture

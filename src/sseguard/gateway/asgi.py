@@ -169,8 +169,10 @@ class StreamSink:
         if last:
             gap = now - last
             gaps = self.gaps
-            gaps.counts[bisect_left(GAP_BUCKETS, gap)] += 1
+            gaps.counts[bisect_left(GAP_BUCKETS, gap)] += 1  # GapTally.add, inlined
             gaps.total += gap
+            if gaps.values is not None:
+                gaps.values.append(gap)
         else:
             rec.mark_first_event()
         self._last_events = now

@@ -8,7 +8,9 @@ With several workers, prometheus_client's multiprocess mode aggregates across pr
 from __future__ import annotations
 
 import os
+import threading
 from bisect import bisect_left
+from collections.abc import Iterator
 from typing import Any
 
 from prometheus_client import (
@@ -19,6 +21,8 @@ from prometheus_client import (
     generate_latest,
     multiprocess,
 )
+from prometheus_client.core import HistogramMetricFamily
+from prometheus_client.registry import Collector
 
 from sseguard.observe.record import RequestRecord
 
@@ -31,19 +35,50 @@ class GapTally:
     """Inter-event gaps of one stream, counted locally per histogram bucket.
 
     ``Histogram.observe`` takes a lock and costs about a microsecond; once per write that is a
-    fifth of a relayed event's CPU. A stream counts its gaps here and the histogram takes them in
-    one go when the stream ends.
+    fifth of a relayed event's CPU. A stream counts its gaps here and the metric takes them in
+    one go when the stream ends. ``values`` keeps each gap as well, only where the metric needs
+    them one by one (prometheus_client's multiprocess mode, see ``Metrics``).
     """
 
-    __slots__ = ("counts", "total")
+    __slots__ = ("counts", "total", "values")
 
-    def __init__(self) -> None:
+    def __init__(self, keep_values: bool = False) -> None:
         self.counts = [0] * (len(GAP_BUCKETS) + 1)  # the last one is +Inf
         self.total = 0.0
+        self.values: list[float] | None = [] if keep_values else None
 
     def add(self, seconds: float) -> None:
         self.counts[bisect_left(GAP_BUCKETS, seconds)] += 1
         self.total += seconds
+        if self.values is not None:
+            self.values.append(seconds)
+
+
+class _GapHistogram(Collector):
+    """The inter-event histogram of one process, as the sum of its finished streams' tallies:
+    one merge per stream instead of one ``observe`` per write."""
+
+    name = "sseguard_inter_event_seconds"
+    documentation = "Time between two writes of events to a streaming client."
+
+    def __init__(self) -> None:
+        self._counts = [0] * (len(GAP_BUCKETS) + 1)
+        self._total = 0.0
+        self._lock = threading.Lock()  # a scrape may run in another thread than the streams
+
+    def add(self, tally: GapTally) -> None:
+        with self._lock:
+            self._counts = [a + b for a, b in zip(self._counts, tally.counts, strict=True)]
+            self._total += tally.total
+
+    def collect(self) -> Iterator[HistogramMetricFamily]:
+        with self._lock:
+            counts, total = list(self._counts), self._total
+        cumulative, buckets = 0, []
+        for bound, count in zip((*GAP_BUCKETS, float("inf")), counts, strict=True):
+            cumulative += count
+            buckets.append(("+Inf" if bound == float("inf") else repr(float(bound)), cumulative))
+        yield HistogramMetricFamily(self.name, self.documentation, buckets=buckets, sum_value=total)
 
 
 class _Labelled:
@@ -90,12 +125,18 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
             registry=r,
         )
-        self.inter_event = Histogram(
-            "sseguard_inter_event_seconds",
-            "Time between two writes of events to a streaming client.",
-            buckets=GAP_BUCKETS,
-            registry=r,
-        )
+        # prometheus_client's multiprocess mode (``--workers N``) aggregates only its own metric
+        # objects, so there each gap is observed; one process keeps the cheaper merged tallies.
+        self._multiprocess = "PROMETHEUS_MULTIPROC_DIR" in os.environ
+        self._gaps: _GapHistogram | None = None
+        self._inter_event: Histogram | None = None
+        if self._multiprocess:
+            self._inter_event = Histogram(
+                _GapHistogram.name, _GapHistogram.documentation, buckets=GAP_BUCKETS, registry=r
+            )
+        else:
+            self._gaps = _GapHistogram()
+            r.register(self._gaps)
         self.tokens = Counter(
             "sseguard_tokens_total", "Tokens reported by upstreams.", ["direction"], registry=r
         )
@@ -158,19 +199,23 @@ class Metrics:
         if rec.midstream != "none":
             self._midstream(rec.midstream).inc()
 
+    def tally(self) -> GapTally:
+        """A new stream's gap tally, in the form ``add_gaps`` takes for this process's mode."""
+        return GapTally(keep_values=self._multiprocess)
+
     def add_gaps(self, tally: GapTally) -> None:
-        """Merge one stream's gaps into the histogram (prometheus_client's per-bucket values are
-        not cumulative, so each count goes to its own bucket)."""
-        if not any(tally.counts):
+        """Merge one finished stream's gaps into the metric."""
+        if self._gaps is not None:
+            if any(tally.counts):
+                self._gaps.add(tally)
             return
-        hist: Any = self.inter_event
-        for bucket, count in zip(hist._buckets, tally.counts, strict=True):
-            if count:
-                bucket.inc(count)
-        hist._sum.inc(tally.total)
+        assert self._inter_event is not None and tally.values is not None
+        observe = self._inter_event.observe
+        for seconds in tally.values:
+            observe(seconds)
 
     def exposition(self) -> bytes:
-        if "PROMETHEUS_MULTIPROC_DIR" in os.environ:
+        if self._multiprocess:
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
             return generate_latest(registry)
