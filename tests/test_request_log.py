@@ -25,7 +25,7 @@ from pydantic import ValidationError
 from processes import gateway_config, running, simulator
 from sseguard.cli import main
 from sseguard.config import Config
-from sseguard.config.policies import state_dir
+from sseguard.config.rules import state_dir
 from sseguard.config.schema import Observe
 from sseguard.observe.logs_cli import parse_since, table
 from sseguard.observe.record import Attempt, RequestRecord

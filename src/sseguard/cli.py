@@ -344,7 +344,7 @@ def logs_command(
 
     `sseguard serve` writes every finished request there ([observe] in docs/configuration.md).
     """
-    from sseguard.config.policies import default_request_log
+    from sseguard.config.rules import default_request_log
     from sseguard.observe.logs_cli import json_lines, parse_since, table
     from sseguard.observe.store import Filters, NoRequestLog, RequestLogError, query
 

@@ -26,7 +26,7 @@ from pydantic import (
 
 from sseguard.config.env import env_var, interpolate
 from sseguard.config.errors import from_validation
-from sseguard.config.policies import (
+from sseguard.config.rules import (
     MASK,
     RESERVED_HEADERS,
     default_request_log,

@@ -16,7 +16,7 @@ from dataclasses import asdict, dataclass
 import orjson
 
 from sseguard.config import Config, load_config
-from sseguard.config.policies import default_request_log
+from sseguard.config.rules import default_request_log
 from sseguard.gateway.app import Gateway
 from sseguard.gateway.direct import check_server
 from sseguard.observe.handoff import Handoff
