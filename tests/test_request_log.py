@@ -28,12 +28,14 @@ from sseguard.config import Config
 from sseguard.config.rules import state_dir
 from sseguard.config.schema import Observe
 from sseguard.observe.logs_cli import parse_since, table
-from sseguard.observe.record import Attempt, RequestRecord
+from sseguard.observe.record import Attempt, Decision, RequestRecord
 from sseguard.observe.store import (
     MIGRATIONS,
     Filters,
+    RequestLogError,
     RequestLogStore,
     connect,
+    migrate,
     prune,
     query,
 )
@@ -68,6 +70,42 @@ def test_migrations_apply_once_and_reopening_is_a_no_op(tmp_path: Path) -> None:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
+def test_a_store_of_the_previous_version_keeps_its_rows_and_gains_the_new_columns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log written before the policy layer (version 2): its rows read back with no parent and
+    no decisions, and new rows store both."""
+    path = tmp_path / "log.sqlite3"
+    monkeypatch.setattr("sseguard.observe.store.MIGRATIONS", MIGRATIONS[:2])
+    conn = connect(path)
+    assert migrate(conn) == 2
+    with conn:  # a row as version 2 wrote it: no parent_id column, no decisions table
+        conn.execute(
+            "INSERT INTO requests (request_id, started_at, endpoint, client_format, route,"
+            " client_model, stream, deployment, status, outcome, midstream, resumes, duration,"
+            " events_out, input_tokens, output_tokens, cache_creation_input_tokens,"
+            " cache_read_input_tokens, client_disconnected, bytes_in, bytes_out, deployments,"
+            " attempts, anomalies, billed_input_tokens) VALUES ('sg_v2', 1.0, '/v1/messages',"
+            " 'anthropic', '*', 'm', 1, 'east', 200, 'complete', 'none', 0, 0.5, 3, 1, 2, 0, 0,"
+            " 0, 10, 20, '[\"east\"]', '[]', '{\"F02\": 1}', 7)"
+        )
+        conn.execute("INSERT INTO anomalies VALUES ('sg_v2', 'F02', 1)")
+    conn.close()
+    monkeypatch.undo()
+    with pytest.raises(
+        RequestLogError, match=rf"older sseguard .*version 2, this one reads {len(MIGRATIONS)}"
+    ):
+        query(path, Filters())  # read by the new version before any gateway upgraded it
+    rec = record("sg_v3", parent_id="sg_v2", decisions=[Decision("tool_judge", "allow", "Bash")])
+    write(path, rec)
+    assert versions(path) == [1, 2, 3]
+    old, new = sorted(query(path, Filters()), key=lambda row: row["started_at"])
+    assert old["request_id"] == "sg_v2" and old["billed_input_tokens"] == 7
+    assert (old["parent_id"], old["decisions"], old["anomalies"]) == ("", [], {"F02": 1})
+    assert {k: new[k] for k in rec.as_dict()} == rec.as_dict()
+    assert [r["request_id"] for r in query(path, Filters(anomaly="F02"))] == ["sg_v2"]
+
+
 def test_a_record_round_trips_with_its_attempts_and_anomalies(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     rec = record(
@@ -91,6 +129,12 @@ def test_a_record_round_trips_with_its_attempts_and_anomalies(tmp_path: Path) ->
     rec.attempts.append(Attempt("east", 529, "F18", "overloaded", 0.25))
     rec.tried("west")
     rec.add_anomalies({"F02": 3, "F18": 1})
+    rec.parent_id = "sg_client"
+    rec.decisions += [
+        Decision("tool_judge", "block", "Bash", "deletes the home directory", 0.97, 1.25),
+        Decision("redact", "mask", "email"),
+        Decision("tool_judge", "allow", "Read", "", 0.01, None),  # in order, repeats kept
+    ]
     write(path, rec)
     [row] = query(path, Filters())
     assert {k: row[k] for k in rec.as_dict()} == rec.as_dict()
@@ -118,6 +162,30 @@ def test_filters_and_newest_first(tmp_path: Path) -> None:
     assert ids(status=529) == ids(outcome="error") == ids(deployment="west") == ["sg_529"]
     assert ids(anomaly="F02") == ["sg_f02"]
     assert ids(anomaly="F02", status=529) == []
+
+
+def test_filters_by_decision_and_policy(tmp_path: Path) -> None:
+    """Both together ask for one decision of both: a request where tool_judge allowed a call and
+    another policy blocked one is not one where tool_judge blocked."""
+    path = tmp_path / "log.sqlite3"
+    now = time.time()
+    allow, block = Decision("tool_judge", "allow", "Read"), Decision("tool_judge", "block", "Bash")
+    write(
+        path,
+        record("sg_none", started_at=now - 4),
+        record("sg_judged", started_at=now - 3, decisions=[allow, block]),
+        record("sg_mixed", started_at=now - 2, decisions=[allow, Decision("tools", "block", "X")]),
+        record("sg_masked", started_at=now - 1, decisions=[Decision("redact", "mask", "email")]),
+    )
+
+    def ids(**filters: Any) -> list[str]:
+        return [r["request_id"] for r in query(path, Filters(**filters))]
+
+    assert ids(decision="block") == ["sg_mixed", "sg_judged"]
+    assert ids(policy="tool_judge") == ["sg_mixed", "sg_judged"]
+    assert ids(policy="tool_judge", decision="block") == ["sg_judged"]
+    assert ids(policy="redact", since=now - 1.5) == ["sg_masked"]
+    assert ids(decision="refuse") == []
 
 
 def test_a_batch_waiting_for_its_interval_is_written_by_close(tmp_path: Path) -> None:
@@ -245,7 +313,12 @@ def faults_in(path: Path) -> list[str]:
         return [r for (r,) in conn.execute("SELECT request_id FROM anomalies ORDER BY request_id")]
 
 
-def test_prune_deletes_by_age_and_by_rows_with_the_anomalies_in_bounded_steps(
+def decided_in(path: Path) -> list[str]:
+    with sqlite3.connect(path) as conn:
+        return [r for (r,) in conn.execute("SELECT request_id FROM decisions ORDER BY request_id")]
+
+
+def test_prune_deletes_by_age_and_by_rows_with_anomalies_and_decisions_in_bounded_steps(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "log.sqlite3"
@@ -254,7 +327,12 @@ def test_prune_deletes_by_age_and_by_rows_with_the_anomalies_in_bounded_steps(
     write(
         path,
         *(
-            record(f"sg_{n}", started_at=now - days * 86400, anomalies={"F02": 1})
+            record(
+                f"sg_{n}",
+                started_at=now - days * 86400,
+                anomalies={"F02": 1},
+                decisions=[Decision("tools", "refuse")],
+            )
             for n, days in enumerate(ages)
         ),
     )
@@ -273,7 +351,8 @@ def test_prune_deletes_by_age_and_by_rows_with_the_anomalies_in_bounded_steps(
         assert ids_in(path) == ["sg_7", "sg_8", "sg_9"]
     finally:
         conn.close()
-    assert faults_in(path) == ["sg_7", "sg_8", "sg_9"]  # ON DELETE CASCADE: foreign keys are on
+    # ON DELETE CASCADE: foreign keys are on
+    assert faults_in(path) == decided_in(path) == ["sg_7", "sg_8", "sg_9"]
 
 
 def test_the_writer_applies_retention_when_it_starts_and_as_it_runs_not_per_insert(

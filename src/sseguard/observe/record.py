@@ -33,6 +33,19 @@ class Attempt:
 
 
 @dataclass(slots=True)
+class Decision:
+    """What one policy decided about one thing of a request (docs/policies.md): a tool call let
+    through or blocked, text masked, a request refused or changed."""
+
+    policy: str  # the policy's name in the route's list (``tool_judge``, ``redact``, ``tools``)
+    decision: str  # allow | block | mask | refuse | cap | error
+    subject: str = ""  # what it is about: a tool's name, a pattern's name, the request's model
+    reason: str = ""  # the judge's explanation, the rule that matched
+    probability: float | None = None  # a judge's probability of harm
+    seconds: float | None = None  # how long deciding took (a judge call)
+
+
+@dataclass(slots=True)
 class RequestRecord:
     request_id: str
     endpoint: str
@@ -65,6 +78,9 @@ class RequestRecord:
     outcome: str = "complete"  # complete | resumed | error | finalized | rejected | client_gone
     resumes: int = 0
     client_disconnected: bool = False
+    # The request this one was made for (a judge's call for a client's request), else "".
+    parent_id: str = ""
+    decisions: list[Decision] = field(default_factory=list)  # the route's policies', in order
     bytes_in: int = 0
     bytes_out: int = 0
     _t0: float = field(default_factory=time.monotonic, repr=False)

@@ -99,6 +99,26 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         " DEFAULT 0",
         "ALTER TABLE requests ADD COLUMN billed_cache_read_input_tokens INTEGER NOT NULL DEFAULT 0",
     ),
+    # The policy layer: the client request a judge's own call was made for, and what the route's
+    # policies decided, one row each in the order they decided (``seq``). Rows written before
+    # have no parent and no decisions. The indexes serve ``sseguard logs --policy/--decision``;
+    # the primary key serves reading a request's decisions back and the cascading delete.
+    (
+        "ALTER TABLE requests ADD COLUMN parent_id TEXT NOT NULL DEFAULT ''",
+        """CREATE TABLE decisions (
+            request_id TEXT NOT NULL REFERENCES requests (request_id) ON DELETE CASCADE,
+            seq INTEGER NOT NULL,
+            policy TEXT NOT NULL,
+            decision TEXT NOT NULL,
+            subject TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            probability DOUBLE PRECISION,
+            seconds DOUBLE PRECISION,
+            PRIMARY KEY (request_id, seq)
+        )""",
+        "CREATE INDEX decisions_policy ON decisions (policy, decision)",
+        "CREATE INDEX decisions_decision ON decisions (decision)",
+    ),
 )
 
 SCALARS = (
@@ -127,6 +147,7 @@ SCALARS = (
     "billed_cache_read_input_tokens",
     "stop_reason",
     "client_disconnected",
+    "parent_id",
     "bytes_in",
     "bytes_out",
 )
@@ -142,6 +163,18 @@ INSERT_ANOMALY = (
     "INSERT INTO anomalies (request_id, fault, count) VALUES (?, ?, ?)"
     " ON CONFLICT (request_id, fault) DO NOTHING"
 )
+DECISION_FIELDS = ("policy", "decision", "subject", "reason", "probability", "seconds")
+INSERT_DECISION = (
+    f"INSERT INTO decisions (request_id, seq, {', '.join(DECISION_FIELDS)})"
+    f" VALUES ({', '.join('?' * (len(DECISION_FIELDS) + 2))})"
+    " ON CONFLICT (request_id, seq) DO NOTHING"
+)
+SELECT_DECISIONS = (
+    f"SELECT request_id, {', '.join(DECISION_FIELDS)} FROM decisions"
+    " WHERE request_id IN ({}) ORDER BY request_id, seq"
+)
+# Request ids per look-up of their decisions: under SQLite's least limit on bound parameters.
+DECISION_LOOKUP_IDS = 500
 
 
 class RequestLogError(Exception):
@@ -161,6 +194,8 @@ class Filters:
     deployment: str | None = None  # the deployment tried last
     anomaly: str | None = None  # a fault ID (docs/faults.md)
     outcome: str | None = None
+    policy: str | None = None  # with a decision by this policy (its name in the route's list)
+    decision: str | None = None  # with a decision of this kind (block, mask...); by ``policy``
     limit: int = 50
 
 
@@ -202,8 +237,8 @@ def prune(
     budget: int = PRUNE_PASS_ROWS,
 ) -> tuple[int, bool]:
     """Delete the requests retention no longer keeps: started more than ``max_age`` seconds before
-    ``now``, and beyond the newest ``max_rows`` written. Their anomalies go with them (ON DELETE
-    CASCADE; ``connect`` turns foreign keys on). At most ``budget`` rows, ``chunk`` per
+    ``now``, and beyond the newest ``max_rows`` written. Their anomalies and decisions go with
+    them (ON DELETE CASCADE; ``connect`` turns foreign keys on). At most ``budget`` rows, ``chunk`` per
     transaction; returns the rows deleted and whether nothing more is due."""
     deleted = 0
     while deleted < budget:
@@ -471,6 +506,23 @@ class RequestLogStore:
                     for fault, count in rec.anomalies.items()
                 ],
             )
+            self._conn.executemany(
+                INSERT_DECISION,
+                [
+                    (
+                        rec.request_id,
+                        seq,
+                        d.policy,
+                        d.decision,
+                        d.subject,
+                        d.reason,
+                        d.probability,
+                        d.seconds,
+                    )
+                    for rec in batch
+                    for seq, d in enumerate(rec.decisions)
+                ],
+            )
             self._conn.execute("COMMIT")
         except BaseException:
             self._conn.execute("ROLLBACK")
@@ -491,22 +543,47 @@ def query(path: str | Path, filters: Filters) -> list[dict[str, Any]]:
     )
     where = [clause for clause, value in conditions if value is not None]
     args: list[Any] = [value for _, value in conditions if value is not None]
+    # --policy and --decision together ask for one decision of both: "tool_judge blocked".
+    decided = [
+        (f"{column} = ?", value)
+        for column, value in (("policy", filters.policy), ("decision", filters.decision))
+        if value is not None
+    ]
+    if decided:
+        where.append(
+            "request_id IN (SELECT request_id FROM decisions WHERE "
+            + " AND ".join(clause for clause, _ in decided)
+            + ")"
+        )
+        args += [value for _, value in decided]
     sql = f"SELECT {', '.join(COLUMNS)} FROM requests"
     if where:
         sql += " WHERE " + " AND ".join(where)
     sql += " ORDER BY started_at DESC, request_id DESC LIMIT ?"
     args.append(filters.limit)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT)
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
     except sqlite3.Error as exc:
         raise RequestLogError(f"{path}: {exc}") from None
     try:
-        rows = conn.execute(sql, args).fetchall()
+        # One read transaction: retention running meanwhile cannot part rows from their decisions.
+        conn.execute("BEGIN")
+        version = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] or 0
+        if version < len(MIGRATIONS):
+            # The columns asked for are not there yet: say why rather than "no such column".
+            raise RequestLogError(
+                f"{path}: written by an older sseguard (schema version {version}, this one reads"
+                f" {len(MIGRATIONS)}); `sseguard serve` upgrades it when it next opens it"
+            )
+        records = [_record(row) for row in conn.execute(sql, args).fetchall()]
+        decisions = _decisions(conn, [rec["request_id"] for rec in records])
     except sqlite3.DatabaseError as exc:
         raise RequestLogError(f"{path}: not a sseguard request log ({exc})") from None
     finally:
         conn.close()
-    return [_record(row) for row in rows]
+    for rec in records:
+        rec["decisions"] = decisions.get(rec["request_id"], [])
+    return records
 
 
 def _record(row: Sequence[Any]) -> dict[str, Any]:
@@ -515,4 +592,15 @@ def _record(row: Sequence[Any]) -> dict[str, Any]:
         out[name] = bool(out[name])
     for name in JSON_COLUMNS:
         out[name] = orjson.loads(out[name])
+    return out
+
+
+def _decisions(conn: sqlite3.Connection, request_ids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """The decisions of these requests, each request's in order, as ``Decision`` fields."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for start in range(0, len(request_ids), DECISION_LOOKUP_IDS):
+        ids = request_ids[start : start + DECISION_LOOKUP_IDS]
+        sql = SELECT_DECISIONS.format(", ".join("?" * len(ids)))
+        for request_id, *values in conn.execute(sql, ids):
+            out.setdefault(request_id, []).append(dict(zip(DECISION_FIELDS, values, strict=True)))
     return out
