@@ -1,6 +1,6 @@
 """The inter-event histogram in both of prometheus_client's modes: one process merges whole
 streams' tallies, several workers (multiprocess mode) observe each gap; both expose the same
-histogram."""
+histogram. Then the policies' metrics, fed from a finished record's decisions."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from sseguard.observe.metrics import Metrics
+from sseguard.observe.record import Decision, RequestRecord
 
 GAPS = (0.0005, 0.003, 0.003, 0.2, 45.0)
 
@@ -70,3 +71,45 @@ def test_multiprocess_mode_observes_each_gap(tmp_path: Path) -> None:
     assert {k: got[k] for k in expected()} == expected()
     assert got["sum"] == pytest.approx(sum(GAPS))
     assert list(tmp_path.glob("histogram_*.db")), "the gaps were not written for other workers"
+
+
+def samples(text: str, family_name: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One family's samples: (sample name, sorted labels) → value."""
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        if family.name == family_name
+        for sample in family.samples
+        if not sample.name.endswith("_created")
+    }
+
+
+def test_decisions_are_counted_by_policy_and_decision_and_judge_times_observed() -> None:
+    """Labelled by policy and decision only: the tool, the subject and the reason stay out."""
+    metrics = Metrics()
+    rec = RequestRecord("sg_policy", "/v1/messages", route="*")
+    rec.decisions = [
+        Decision("tool_judge", "block", "Bash", "deletes files", 0.97, 1.5),
+        Decision("tool_judge", "allow", "Read", "", 0.02, 0.3),
+        Decision("tool_judge", "allow", "Grep", "", 0.01, 0.2),
+        Decision("redact", "mask", "email"),  # no judge: no time
+    ]
+    metrics.observe(rec)
+    metrics.observe(RequestRecord("sg_plain", "/v1/messages"))  # no policy: nothing added
+    text = metrics.exposition().decode()
+    counted = "sseguard_policy_decisions_total"
+    assert samples(text, "sseguard_policy_decisions") == {
+        (counted, (("decision", "allow"), ("policy", "tool_judge"))): 2.0,
+        (counted, (("decision", "block"), ("policy", "tool_judge"))): 1.0,
+        (counted, (("decision", "mask"), ("policy", "redact"))): 1.0,
+    }
+    judged = samples(text, "sseguard_policy_judge_seconds")
+    policy = ("policy", "tool_judge")
+    assert judged[("sseguard_policy_judge_seconds_count", (policy,))] == 3
+    assert judged[("sseguard_policy_judge_seconds_sum", (policy,))] == pytest.approx(2.0)
+    bucket = "sseguard_policy_judge_seconds_bucket"
+    assert judged[(bucket, (("le", "0.25"), policy))] == 1
+    assert judged[(bucket, (("le", "0.5"), policy))] == 2
+    assert judged[(bucket, (("le", "2.0"), policy))] == 3
+    assert {dict(labels)["policy"] for _, labels in judged} == {"tool_judge"}
+    assert "Bash" not in text and "deletes" not in text

@@ -1,7 +1,8 @@
 """Prometheus metrics, fed from each finished request record.
 
-Label values come from the configuration (route globs, deployment names), from fault IDs and
-HTTP statuses: never from request ids or raw client model strings, so cardinality stays bounded.
+Label values come from the configuration (route globs, deployment names, policy names), from fault
+IDs, policies' decision words and HTTP statuses: never from request ids, raw client model strings
+or what a policy decided about (tool names, patterns), so cardinality stays bounded.
 With several workers, prometheus_client's multiprocess mode aggregates across processes.
 """
 
@@ -28,6 +29,8 @@ from sseguard.observe.record import RequestRecord
 
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300)
 GAP_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+# A judge is a model call of its own: from a fast small model's tens of milliseconds to a minute.
+JUDGE_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60)
 NONE = "-"
 
 
@@ -164,6 +167,19 @@ class Metrics:
             ["outcome"],
             registry=r,
         )
+        self.decisions = Counter(
+            "sseguard_policy_decisions_total",
+            "What the routes' policies decided (docs/policies.md), by policy and decision.",
+            ["policy", "decision"],
+            registry=r,
+        )
+        self.judge_seconds = Histogram(
+            "sseguard_policy_judge_seconds",
+            "Time a policy took to decide by asking its judge model, per decision.",
+            ["policy"],
+            buckets=JUDGE_BUCKETS,
+            registry=r,
+        )
         self.active = Gauge(
             "sseguard_active_streams",
             "Streams open to clients right now.",
@@ -178,6 +194,8 @@ class Metrics:
         self._retries = _Labelled(self.retries)
         self._fallbacks = _Labelled(self.fallbacks)
         self._midstream = _Labelled(self.midstream)
+        self._decisions = _Labelled(self.decisions)
+        self._judge_seconds = _Labelled(self.judge_seconds)
 
     def observe(self, rec: RequestRecord) -> None:
         route = rec.route or NONE
@@ -198,6 +216,10 @@ class Metrics:
             self._fallbacks(route).inc()
         if rec.midstream != "none":
             self._midstream(rec.midstream).inc()
+        for decision in rec.decisions:
+            self._decisions(decision.policy, decision.decision).inc()
+            if decision.seconds is not None:
+                self._judge_seconds(decision.policy).observe(decision.seconds)
 
     def tally(self) -> GapTally:
         """A new stream's gap tally, in the form ``add_gaps`` takes for this process's mode."""
