@@ -22,7 +22,7 @@ from sseguard.sim import (
 from sseguard.sim.content import CANONICAL_TEXT, DEFAULT_TOOL, THINKING_TEXT, sample_input
 from sseguard.sim.mutations import MESSAGES
 from sseguard.sim.openai import CHAT, as_messages
-from sseguard.sim.scenarios import default_for, plan_for
+from sseguard.sim.scenarios import BEHAVIOURS, default_for, plan_for
 from sseguard.sim.wire import CHUNKINGS, Ask, Plan, Stall
 
 BODY: dict[str, Any] = {
@@ -252,7 +252,9 @@ def test_a_trailing_assistant_message_is_a_prefill_as_on_messages() -> None:
 
 def test_scenarios_answer_on_their_own_endpoint_only() -> None:
     assert not set(CATALOGUE) & set(OPENAI_CATALOGUE)
-    assert SCENARIOS == {**CATALOGUE, **OPENAI_CATALOGUE}
+    assert SCENARIOS == {**CATALOGUE, **OPENAI_CATALOGUE, **BEHAVIOURS}
+    assert not set(BEHAVIOURS) & (set(CATALOGUE) | set(OPENAI_CATALOGUE))
+    assert all(s.name.startswith("oa_") is (s.dialect is CHAT) for s in BEHAVIOURS.values())
     assert all(name.startswith("oa_") for name in OPENAI_CATALOGUE)
     assert not any(name.startswith("oa_") for name in CATALOGUE)
     with pytest.raises(

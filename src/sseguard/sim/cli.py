@@ -9,9 +9,13 @@ import asyncio
 
 import click
 
+from sseguard.sim.judge import JUDGE_PREFIX
 from sseguard.sim.scenarios import (
+    BEHAVIOURS,
     CHUNKING_SEPARATOR,
+    DELAY,
     DIALECTS,
+    MAX_DELAY,
     SCENARIO_SEPARATOR,
     SCENARIOS,
     select,
@@ -28,8 +32,19 @@ def _catalogue_lines() -> list[str]:
         lines += [
             f"{s.name:<{width}}  {s.fault:<4}  {s.description}"
             for s in SCENARIOS.values()
-            if s.dialect is dialect
+            if s.dialect is dialect and s.name not in BEHAVIOURS
         ]
+    # Not faults, so apart: what tests of the gateway's policies ask for.
+    lines += ["", "behaviours (no fault; oa_ ones on POST /v1/chat/completions)"]
+    lines += [f"{s.name:<{width}}  {s.fault:<4}  {s.description}" for s in BEHAVIOURS.values()]
+    lines += [
+        f"{DELAY + '<seconds>':<{width}}  -     the clean answer, started that many seconds late "
+        f"(e.g. {DELAY}2.5; at most {MAX_DELAY:g}; oa_{DELAY}<seconds> on chat.completions)",
+        "",
+        f"models: a base model named {JUDGE_PREFIX}* ({JUDGE_PREFIX}, {JUDGE_PREFIX}-1) answers with "
+        'a JSON verdict {"probability": 0..1, "explanation": "..."} on the last user turn, high '
+        "for destructive commands (sseguard/sim/judge.py); any scenario applies to it",
+    ]
     return lines
 
 
@@ -42,6 +57,8 @@ def _banner(sim: Simulator) -> str:
             "pick a scenario per request (first match wins):",
             f"  base URL     {sim.url_for('<scenario>')}",
             f"  model name   claude-sonnet-4-5{SCENARIO_SEPARATOR}<scenario>",
+            f"  judge model  {JUDGE_PREFIX}{SCENARIO_SEPARATOR}<scenario>: a JSON verdict on the "
+            "request's harm",
             f"  header       {SCENARIO_HEADER}: <scenario>",
             f"chunking: <scenario>{CHUNKING_SEPARATOR}<{'|'.join(CHUNKINGS)}>",
             "`sseguard sim --list` prints the catalogue. Ctrl-C stops.",
@@ -75,6 +92,11 @@ def sim(host: str, port: int, scenario: str, list_only: bool) -> None:
     name (MODEL+NAME) or by the x-sim-scenario header; add @CHUNKING (event, whole, bytes, utf8,
     crlf) to re-slice the bytes. The default scenario serves the endpoint it belongs to; the other
     endpoint answers cleanly (clean, oa_clean).
+
+    Besides the faults, behaviours for tests of the gateway's policies: agent (runs a backticked
+    command with the offered Bash tool), leak_secret (fake keys in text and tool input), judge_prose,
+    delay_SECONDS (the answer starts late); and judge models (judge, judge-1, ...) that answer a JSON
+    verdict on whether the request could cause harm.
     """
     if list_only:
         click.echo("\n".join(_catalogue_lines()))

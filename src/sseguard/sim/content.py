@@ -4,15 +4,23 @@ the clean event sequence that adds up to it. Pure: no I/O, no aiohttp, no knowle
 
 from __future__ import annotations
 
+import base64
 import hashlib
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Literal
 
 import orjson
 
+from sseguard.sim import agent
+from sseguard.sim.judge import PROSE_VERDICT, is_judge, verdict
 from sseguard.sim.models import prefill_support
 
 JSON = dict[str, Any]
+# How a scenario makes the model behave, beyond damaging its answer: ``plain`` is the canonical
+# answer; ``agent`` runs a backticked command with the offered shell tool (``sim/agent.py``);
+# ``leak`` puts fake secrets in the text and tool input; ``judge_prose`` answers a judge's request
+# in words instead of JSON. A ``judge*`` model judges whatever the scenario (``sim/judge.py``).
+Persona = Literal["plain", "agent", "leak", "judge_prose"]
 
 # Multi-byte on purpose: accents, CJK, emoji with ZWJ, RTL scripts, and one U+2028, which the clean
 # stream escapes as \u2028 and the F06 scenario sends raw (same decoded text either way).
@@ -35,6 +43,25 @@ SIGNATURE = (
     "sA=="
 )
 TOOL_STRING = "Zürich 東京 🌤 São Paulo"
+# Fake secrets in the shapes real ones have, for tests of a gateway that must mask them (scenario
+# leak_secret). Fixed and derived from a seed, so every run leaks the same bytes; they say "fake"
+# inside, and no provider ever issued them.
+FAKE_ANTHROPIC_KEY = (
+    "sk-ant-api03-"
+    + (
+        "sseguardSimFakeKeyNotReal-"
+        + base64.urlsafe_b64encode(hashlib.shake_256(b"sseguard-sim anthropic").digest(60)).decode()
+    )[:93]
+    + "AA"
+)
+FAKE_AWS_KEY_ID = (
+    "AKIA"
+    + ("SSGSIMFAKE" + base64.b32encode(hashlib.sha256(b"sseguard-sim aws").digest()).decode())[:16]
+)
+LEAK_TEXT = (
+    f"Here is the configuration you asked for 🔑: ANTHROPIC_API_KEY={FAKE_ANTHROPIC_KEY} and "
+    f"AWS_ACCESS_KEY_ID={FAKE_AWS_KEY_ID}. Keep both out of version control."
+)
 HUGE_STRING_BYTES = 3 * 1024 * 1024
 
 DEFAULT_TOOL: JSON = {
@@ -72,6 +99,9 @@ class Shape:
     instructed: bool = False  # asked to continue its previous turn: it restates its last words
     huge_input: bool = False
     tool_calls: int = 1  # how many tool_use blocks a tool answer holds (parallel tool calls)
+    persona: Persona = "plain"
+    asked: str = ""  # every word of the last user turn, JSON it quotes included (judge, agent)
+    tool_result: str | None = None  # the text of that turn's tool results, None when it has none
 
 
 def shape_of(body: JSON) -> Shape:
@@ -82,6 +112,7 @@ def shape_of(body: JSON) -> Shape:
     prefill = instructed if instructed is not None else prefill_of(body)
     if instructed is None and prefill_support(model) == "restarts":
         prefill = ""  # the server reads the conversation as if the prefill were not there
+    asked, tool_result = last_user_turn(conversation_of(body))
     return Shape(
         model=model,
         input_tokens=estimate_tokens(body),
@@ -89,6 +120,8 @@ def shape_of(body: JSON) -> Shape:
         tools=tuple(t for t in tools if isinstance(t, dict)) if isinstance(tools, list) else (),
         prefill=prefill,
         instructed=instructed is not None,
+        asked=asked,
+        tool_result=tool_result,
     )
 
 
@@ -99,8 +132,10 @@ def force(
     tool: bool = False,
     huge: bool = False,
     tool_calls: int = 1,
+    persona: Persona = "plain",
 ) -> Shape:
-    """The shape a scenario needs: a thinking block or a tool call even if the request offered none."""
+    """The shape a scenario needs: a thinking block or a tool call even if the request offered none,
+    and how the model behaves."""
     tools = shape.tools if shape.tools or not (tool or huge) else (DEFAULT_TOOL,)
     return replace(
         shape,
@@ -108,6 +143,7 @@ def force(
         tools=tools,
         huge_input=shape.huge_input or huge,
         tool_calls=max(shape.tool_calls, tool_calls),
+        persona=persona if persona != "plain" else shape.persona,
     )
 
 
@@ -152,6 +188,42 @@ def conversation_of(body: JSON) -> list[Any]:
     return messages
 
 
+def last_user_turn(messages: list[Any]) -> tuple[str, str | None]:
+    """(every word of the last user turn, the text of its tool results or None): Anthropic's
+    tool_result blocks in that turn, or OpenAI's ``tool`` messages after the last assistant one."""
+    results: list[str] = []
+    for message in reversed(messages):
+        role = message.get("role") if isinstance(message, dict) else None
+        if role == "tool":
+            results.insert(0, _words(message.get("content")))
+            continue
+        if role == "user":
+            content = message.get("content")
+            blocks = content if isinstance(content, list) else []
+            answered = [b for b in blocks if isinstance(b, dict) and b.get("type") == "tool_result"]
+            results = [*(_words(b.get("content")) for b in answered), *results]
+            return _words(content), "\n".join(results) if answered or results else None
+        break
+    return "", "\n".join(results) if results else None
+
+
+def _words(content: Any) -> str:
+    """Every word a content holds: strings, text blocks, tool results, tool inputs as JSON."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(_words(block) for block in content)
+    if not isinstance(content, dict):
+        return ""
+    if "text" in content:
+        return str(content["text"])
+    if "content" in content:
+        return _words(content["content"])
+    if "input" in content:
+        return orjson.dumps(content["input"]).decode()
+    return ""
+
+
 def _assistant_text(message: Any) -> str | None:
     """An assistant message's text (string or text blocks); None for any other message."""
     if not isinstance(message, dict) or message.get("role") != "assistant":
@@ -172,11 +244,14 @@ def _text(content: Any) -> str:
     return ""
 
 
-def sample_input(schema: Any, *, huge: bool = False, depth: int = 0, call: int = 0) -> Any:
+def sample_input(
+    schema: Any, *, huge: bool = False, depth: int = 0, call: int = 0, text: str = TOOL_STRING
+) -> Any:
     """A deterministic value for a JSON schema: every property filled, required or not. Strings
-    differ per ``call`` (0, 1, ...), so parallel calls of one tool cannot be mixed up unseen."""
+    (``text``) differ per ``call`` (0, 1, ...), so parallel calls of one tool cannot be mixed up
+    unseen."""
     if not isinstance(schema, dict) or depth > _SCHEMA_DEPTH:
-        return _string(huge, call)
+        return _string(huge, call, text)
     if "const" in schema:
         return schema["const"]
     if isinstance(schema.get("enum"), list) and schema["enum"]:
@@ -184,7 +259,7 @@ def sample_input(schema: Any, *, huge: bool = False, depth: int = 0, call: int =
     for union in ("anyOf", "oneOf", "allOf"):
         options = schema.get(union)
         if isinstance(options, list) and options:
-            return sample_input(options[0], huge=huge, depth=depth + 1, call=call)
+            return sample_input(options[0], huge=huge, depth=depth + 1, call=call, text=text)
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = next((k for k in kind if k != "null"), "null")
@@ -192,23 +267,83 @@ def sample_input(schema: Any, *, huge: bool = False, depth: int = 0, call: int =
         props = schema.get("properties")
         if not isinstance(props, dict):
             return {}
-        return {k: sample_input(v, huge=huge, depth=depth + 1, call=call) for k, v in props.items()}
+        return {
+            k: sample_input(v, huge=huge, depth=depth + 1, call=call, text=text)
+            for k, v in props.items()
+        }
     if kind == "array":
-        return [sample_input(schema.get("items", {}), huge=huge, depth=depth + 1, call=call)]
+        return [
+            sample_input(schema.get("items", {}), huge=huge, depth=depth + 1, call=call, text=text)
+        ]
     return {"integer": 42, "number": 1.5, "boolean": True, "null": None}.get(
-        str(kind), _string(huge, call)
+        str(kind), _string(huge, call, text)
     )
 
 
-def _string(huge: bool, call: int = 0) -> str:
+def _string(huge: bool, call: int = 0, text: str = TOOL_STRING) -> str:
     if not huge:
-        return TOOL_STRING if call == 0 else f"{TOOL_STRING} ({call + 1})"
+        return text if call == 0 else f"{text} ({call + 1})"
     unit = CANONICAL_TEXT.replace("\u2028", " ") + " "
     return unit * (HUGE_STRING_BYTES // len(unit.encode()) + 1)
 
 
 def answer_text(shape: Shape) -> str:
+    """The answer's text before any prefill is taken off: the persona's, a judge's verdict, or the
+    canonical text (a short lead-in when a tool call follows)."""
+    if shape.persona == "judge_prose":
+        return PROSE_VERDICT
+    if is_judge(shape.model):
+        return verdict(shape.asked)
+    if shape.persona == "leak":
+        return LEAK_TEXT
+    if shape.persona == "agent" and shape.tools:
+        if shape.tool_result is not None:
+            return agent.report(shape.tool_result)
+        if agent.command_in(shape.asked) is not None:
+            return agent.LEAD_TEXT
     return TOOL_LEAD_TEXT if shape.tools else CANONICAL_TEXT
+
+
+def tool_uses(shape: Shape) -> list[JSON]:
+    """The answer's tool_use blocks: none from a judge or an agent reporting back; the offered
+    shell tool running the user's command from an agent; else one per call of the shape, whose
+    inputs carry the fake key when the persona leaks."""
+    if shape.persona == "judge_prose" or is_judge(shape.model) or not shape.tools:
+        return []
+    if shape.persona == "agent" and shape.tool_result is not None:
+        return []  # it reports on the command it ran
+    command = agent.command_in(shape.asked) if shape.persona == "agent" else None
+    if command is not None:
+        tool = agent.shell_tool(shape.tools)
+        # The id follows the command: each command of a conversation gets its own.
+        return [_tool_use(tool, f"{tool.get('name')}|{command}", agent.tool_input(tool, command))]
+    blocks: list[JSON] = []
+    for n in range(shape.tool_calls):
+        tool = shape.tools[n % len(shape.tools)]
+        # The first call's id is the name's hash alone: stable across versions of the catalogue.
+        seed = str(tool.get("name")) + (f"#{n}" if n else "")
+        schema = tool.get("input_schema", {})
+        if shape.persona == "leak":
+            arguments = sample_input(schema, call=n, text=f"{TOOL_STRING} {FAKE_ANTHROPIC_KEY}")
+            if FAKE_ANTHROPIC_KEY not in orjson.dumps(arguments).decode():
+                # A schema without a string to fill: the key goes in anyway, as a model's would.
+                arguments = {
+                    **(arguments if isinstance(arguments, dict) else {}),
+                    "api_key": FAKE_ANTHROPIC_KEY,
+                }
+        else:
+            arguments = sample_input(schema, huge=shape.huge_input, call=n)
+        blocks.append(_tool_use(tool, seed, arguments))
+    return blocks
+
+
+def _tool_use(tool: JSON, seed: str, arguments: Any) -> JSON:
+    return {
+        "type": "tool_use",
+        "id": "toolu_01Sim" + hashlib.sha256(seed.encode()).hexdigest()[:16],
+        "name": str(tool.get("name", "tool")),
+        "input": arguments,
+    }
 
 
 def continuation(text: str, prefill: str, *, restate: bool = False) -> str:
@@ -242,7 +377,7 @@ def build_message(shape: Shape) -> JSON:
     """The complete Message for a shape: the non-streaming answer and what the clean stream adds up to.
 
     A continuation (non-empty prefill) carries no thinking block: the prefill already is the visible
-    answer. A tool answer's ``tool_use`` block is always complete, also in a continuation.
+    answer. A tool answer's ``tool_use`` blocks are always complete, also in a continuation.
     """
     content: list[JSON] = []
     if shape.thinking and (shape.instructed or not shape.prefill):
@@ -251,25 +386,15 @@ def build_message(shape: Shape) -> JSON:
     text = continuation(answer_text(shape), shape.prefill, restate=shape.instructed)
     if text:
         content.append({"type": "text", "text": text})
-    for n in range(shape.tool_calls if shape.tools else 0):
-        tool = shape.tools[n % len(shape.tools)]
-        # The first call's id is the name's hash alone: stable across versions of the catalogue.
-        seed = str(tool.get("name")) + (f"#{n}" if n else "")
-        content.append(
-            {
-                "type": "tool_use",
-                "id": "toolu_01Sim" + hashlib.sha256(seed.encode()).hexdigest()[:16],
-                "name": str(tool.get("name", "tool")),
-                "input": sample_input(tool.get("input_schema", {}), huge=shape.huge_input, call=n),
-            }
-        )
+    calls = tool_uses(shape)
+    content += calls
     return {
         "id": message_id(shape),
         "type": "message",
         "role": "assistant",
         "model": shape.model,
         "content": content,
-        "stop_reason": "tool_use" if shape.tools else "end_turn",
+        "stop_reason": "tool_use" if calls else "end_turn",
         "stop_sequence": None,
         "usage": {
             "input_tokens": shape.input_tokens,

@@ -326,6 +326,13 @@ def interleave(every: int, *extra: Item) -> Mutation:
     return sse_only(apply)
 
 
+def delay(seconds: float) -> Mutation:
+    """The whole answer after ``seconds``: status line, headers and body wait, streaming or not, as
+    a slow model (a judge a policy waits for) keeps its caller waiting. The server sleeps without
+    blocking its loop, so other requests are answered meanwhile."""
+    return lambda d: replace(d, items=(Pause(seconds), *d.items))
+
+
 def with_pings(every: int, seconds: float) -> Mutation:
     """F22: a slow but healthy stream, a pause and an upstream ping every ``every`` events."""
     return interleave(every, Pause(seconds), Frame("ping", {"type": "ping"}))

@@ -1,6 +1,7 @@
 """The scenario catalogues: one named entry per fault ID (docs/faults.md) or more for /v1/messages, the ``oa_``
-scenarios for /v1/chat/completions, scenario selection, and the pure step from (scenario, request) to
-a ``Plan``. Pure data and functions: no I/O, no aiohttp.
+scenarios for /v1/chat/completions, the behaviours that are no fault (an agent, a leak, a judge's
+prose, a delay), scenario selection, and the pure step from (scenario, request) to a ``Plan``. Pure
+data and functions: no I/O, no aiohttp.
 
 A scenario answers in one dialect only: an ``oa_`` scenario asked on /v1/messages, or a Messages one
 on /v1/chat/completions, is the client's mistake (``WrongEndpoint``), not a silent translation.
@@ -9,10 +10,11 @@ on /v1/chat/completions, is the client's mistake (``WrongEndpoint``), not a sile
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, replace
 from typing import Any
 
-from sseguard.sim.content import JSON, build_message, force, shape_of
+from sseguard.sim.content import JSON, Persona, build_message, force, shape_of
 from sseguard.sim.models import PREFILL_REFUSAL, prefill_support
 from sseguard.sim.mutations import (
     MESSAGES,
@@ -24,6 +26,7 @@ from sseguard.sim.mutations import (
     append,
     clean_draft,
     cut,
+    delay,
     drop,
     drop_message_delta_usage,
     duplicate,
@@ -75,6 +78,7 @@ from sseguard.sim.openai import (
 from sseguard.sim.wire import (
     CHUNKINGS,
     SSE_HEADERS,
+    STALL_CAP,
     Ask,
     Dialect,
     Draft,
@@ -108,6 +112,7 @@ class Scenario:
     count_tokens_status: int = 200
     tool_calls: int = 1  # a tool answer's number of calls (parallel tool calls)
     dialect: Dialect = MESSAGES  # the one API it answers on
+    persona: Persona = "plain"  # how the model behaves (``content.Persona``): the behaviours only
 
 
 @dataclass(frozen=True, slots=True)
@@ -726,6 +731,44 @@ _OPENAI: tuple[Scenario, ...] = (
     _oa("oa_html_502", "F26", "HTTP 502 with a proxy's HTML page", html(502)),
 )
 
+# Not faults: how a model behaves where tests of the gateway's policies need it (a tool call to
+# hold, a secret to mask, a judge that answers in words). Kept out of CATALOGUE and
+# OPENAI_CATALOGUE, which the fault catalogue's tests and the gateway's client matrices iterate.
+_BEHAVIOURS: tuple[Scenario, ...] = (
+    _s(
+        "agent",
+        "-",
+        "runs the `command` the user quotes with the offered shell tool (Bash, bash, one with a "
+        "command property), then answers `Done: <its output>`; without one, the clean answer",
+        persona="agent",
+    ),
+    _s(
+        "leak_secret",
+        "-",
+        "a fake Anthropic key (over several text deltas) and AWS key id in the text; the same "
+        "Anthropic key in the tool input when tools are offered",
+        persona="leak",
+    ),
+    _s(
+        "judge_prose",
+        "-",
+        "a judge that answers in prose with no JSON to parse (any model)",
+        persona="judge_prose",
+    ),
+    _oa("oa_agent", "-", "the agent behaviour in chat.completions tool calls", persona="agent"),
+    _oa("oa_leak_secret", "-", "the leak_secret behaviour in chat.completions", persona="leak"),
+    _oa(
+        "oa_judge_prose",
+        "-",
+        "the judge_prose behaviour in chat.completions",
+        persona="judge_prose",
+    ),
+)
+# delay_<seconds> (oa_delay_<seconds>): the clean answer, started that late; any seconds up to the cap.
+DELAY = "delay_"
+_DELAY = re.compile(r"(oa_)?delay_(\d{1,3}(?:\.\d{1,3})?)")
+MAX_DELAY = STALL_CAP
+
 # Transient faults a retry (before commit) or a resume (after commit) must get past.
 _ONCE = (
     "rate_limited_429",
@@ -769,7 +812,8 @@ def _with_once(base: tuple[Scenario, ...]) -> dict[str, Scenario]:
 
 CATALOGUE = _with_once(_BASE)  # POST /v1/messages: what the rest of the project calls the catalogue
 OPENAI_CATALOGUE = _with_once(_OPENAI)  # POST /v1/chat/completions
-SCENARIOS = {**CATALOGUE, **OPENAI_CATALOGUE}
+BEHAVIOURS = {s.name: s for s in _BEHAVIOURS}  # plus delay_<seconds>, made on demand by select
+SCENARIOS = {**CATALOGUE, **OPENAI_CATALOGUE, **BEHAVIOURS}
 DIALECTS = (MESSAGES, CHAT)
 _CLEAN = {MESSAGES.name: "clean", CHAT.name: "oa_clean"}
 
@@ -778,12 +822,28 @@ def select(spec: str, dialect: Dialect | None = None) -> Selection:
     """``name`` or ``name@chunking`` to a selection; ``UnknownScenario`` otherwise, and
     ``WrongEndpoint`` when a ``dialect`` is given and the scenario does not speak it."""
     name, _, chunking = spec.partition(CHUNKING_SEPARATOR)
-    scenario = SCENARIOS.get(name)
+    scenario = SCENARIOS.get(name) or _delayed(spec, name)
     if scenario is None or (chunking and chunking not in CHUNKINGS):
         raise UnknownScenario(spec)
     if dialect is not None and scenario.dialect is not dialect:
         raise WrongEndpoint(spec, scenario.dialect, dialect)
     return Selection(scenario, chunking or scenario.chunking)
+
+
+def _delayed(spec: str, name: str) -> Scenario | None:
+    """``delay_2.5``: a healthy answer that starts 2.5 s late (``oa_delay_2.5`` on chat.completions);
+    None for any other name."""
+    found = _DELAY.fullmatch(name)
+    if found is None:
+        return None
+    seconds = float(found.group(2))
+    if seconds > MAX_DELAY:
+        raise ScenarioError(
+            spec, f"simulator scenario {spec!r}: a delay is {MAX_DELAY:g} s at most"
+        )
+    if found.group(1):
+        return _oa(name, "-", f"the clean answer, {seconds:g} s late", delay(seconds))
+    return _s(name, "-", f"the clean answer, {seconds:g} s late", delay(seconds))
 
 
 def default_for(dialect: Dialect, default: Selection) -> Selection:
@@ -817,6 +877,7 @@ def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> P
         tool=scenario.tool,
         huge=scenario.huge,
         tool_calls=scenario.tool_calls,
+        persona=scenario.persona,
     )
     message = build_message(shape)
     request_id = "req_01Sim" + hashlib.sha256(str(message["id"]).encode()).hexdigest()[:20]
@@ -843,7 +904,9 @@ def plan_for(selection: Selection, ask: Ask, *, first_attempt: bool = True) -> P
 
 
 __all__ = [
+    "BEHAVIOURS",
     "CATALOGUE",
+    "DELAY",
     "DIALECTS",
     "OPENAI_CATALOGUE",
     "SCENARIOS",
