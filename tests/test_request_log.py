@@ -27,7 +27,7 @@ from sseguard.cli import main
 from sseguard.config import Config
 from sseguard.config.rules import state_dir
 from sseguard.config.schema import Observe
-from sseguard.observe.logs_cli import parse_since, table
+from sseguard.observe.logs_cli import decisions, parse_since, table
 from sseguard.observe.record import Attempt, Decision, RequestRecord
 from sseguard.observe.store import (
     MIGRATIONS,
@@ -412,6 +412,67 @@ def test_table_shows_one_line_per_request() -> None:
     assert lines[0].split()[:3] == ["time", "request", "id"]
     assert "sg_table" in lines[1] and "529" in lines[1] and "F18×2" in lines[1]
     assert "-" in lines[1].split()  # no TTFT
+    assert lines[0].split()[-1] == "decisions" and lines[1].split()[-1] == "-"  # none made
+
+
+def test_decisions_are_compact_in_order_with_repeats_counted() -> None:
+    rec = record("sg_compact")
+    rec.decisions = [
+        Decision("tool_judge", "allow", "Read", "", 0.01, 0.2),
+        Decision("tool_judge", "block", "Bash", "deletes files", 0.97, 1.5),
+        Decision("tool_judge", "allow", "Read", "", 0.02, 0.2),
+        Decision("tools", "refuse"),
+    ]
+    assert decisions(rec.as_dict()["decisions"]) == (
+        "tool_judge:allow(Read)×2,tool_judge:block(Bash),tools:refuse"
+    )
+
+
+def test_logs_shows_decisions_filters_by_them_and_marks_judge_calls(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    now = time.time()
+    blocked = Decision("tool_judge", "block", "Bash", "deletes the home directory", 0.97, 1.5)
+    write(
+        path,
+        record("sg_client", started_at=now - 3, decisions=[blocked]),
+        record("sg_judge", started_at=now - 2, parent_id="sg_client"),
+        record("sg_masked", started_at=now - 1, decisions=[Decision("redact", "mask", "email")]),
+    )
+
+    def logs_in_process(*args: str) -> str:
+        result = CliRunner().invoke(main, ["logs", "--db", str(path), *args])
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    lines = logs_in_process().splitlines()
+    assert lines[0].split()[-2:] == ["anomalies", "decisions"]
+    masked, judge, client = lines[1:]
+    assert "sg_judge (for sg_client)" in judge and judge.split()[-1] == "-"
+    assert client.split()[-1] == "tool_judge:block(Bash)"
+    assert masked.split()[-1] == "redact:mask(email)"
+    assert "deletes" not in logs_in_process()  # the reason is for --json
+    [row] = [
+        orjson.loads(line) for line in logs_in_process("--json", "--decision", "BLOCK").splitlines()
+    ]
+    assert row["request_id"] == "sg_client" and row["decisions"] == [
+        {
+            "policy": "tool_judge",
+            "decision": "block",
+            "subject": "Bash",
+            "reason": "deletes the home directory",
+            "probability": 0.97,
+            "seconds": 1.5,
+        }
+    ]
+    [judge_row] = [
+        orjson.loads(line)
+        for line in logs_in_process("--json").splitlines()
+        if '"sg_judge"' in line
+    ]
+    assert judge_row["parent_id"] == "sg_client"
+    assert "sg_masked" in logs_in_process("--policy", "redact")
+    assert "sg_client" not in logs_in_process("--policy", "redact")
+    assert "sg_client" not in logs_in_process("--policy", "redact", "--decision", "block")
 
 
 SCENARIOS = {

@@ -325,10 +325,23 @@ def probe_command(
     help="Only requests with this outcome.",
 )
 @click.option(
+    "--decision",
+    metavar="WORD",
+    help="Only requests where a policy decided WORD: allow, block, mask, refuse, cap, error.",
+)
+@click.option(
+    "--policy",
+    metavar="NAME",
+    help="Only requests with a decision by this policy (with --decision: one decision of both).",
+)
+@click.option(
     "--limit", type=click.IntRange(min=1), default=50, show_default=True, help="At most N rows."
 )
 @click.option(
-    "--json", "as_json", is_flag=True, help="One JSON record per line, attempts included."
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="One JSON record per line, attempts and decisions included.",
 )
 def logs_command(
     db: str | None,
@@ -337,6 +350,8 @@ def logs_command(
     deployment: str | None,
     anomaly: str | None,
     outcome: str | None,
+    decision: str | None,
+    policy: str | None,
     limit: int,
     as_json: bool,
 ) -> None:
@@ -358,6 +373,8 @@ def logs_command(
         deployment=deployment,
         anomaly=_fault_id(anomaly) if anomaly else None,
         outcome=outcome,
+        policy=policy,
+        decision=decision.lower() if decision else None,
         limit=limit,
     )
     try:

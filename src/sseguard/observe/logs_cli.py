@@ -29,6 +29,7 @@ HEADERS = (
     "duration",
     "tokens in/out",
     "anomalies",
+    "decisions",
 )
 
 
@@ -61,9 +62,12 @@ def _cells(rec: dict[str, Any]) -> tuple[str, ...]:
         fault if count == 1 else f"{fault}×{count}"
         for fault, count in sorted(rec["anomalies"].items())
     )
+    request_id = rec["request_id"]
+    if rec["parent_id"]:  # a judge's call: which client request it decided about
+        request_id += f" (for {rec['parent_id']})"
     return (
         datetime.fromtimestamp(rec["started_at"]).strftime("%Y-%m-%d %H:%M:%S"),
-        rec["request_id"],
+        request_id,
         rec["client_model"] or "-",
         rec["deployment"] or "-",
         str(rec["status"]),
@@ -72,7 +76,20 @@ def _cells(rec: dict[str, Any]) -> tuple[str, ...]:
         _seconds(rec["duration"]),
         f"{rec['input_tokens']}/{rec['output_tokens']}",
         anomalies or "-",
+        decisions(rec["decisions"]) or "-",
     )
+
+
+def decisions(items: list[dict[str, Any]]) -> str:
+    """``tool_judge:block(Bash),redact:mask(email)``: policy, decision and subject, in the order
+    decided; a repeat is counted (``tool_judge:allow(Read)×3``), not listed again, so a long agent
+    turn stays one line. The reason and the probability are in ``--json``."""
+    counts: dict[str, int] = {}
+    for item in items:
+        subject = f"({item['subject']})" if item["subject"] else ""
+        key = f"{item['policy']}:{item['decision']}{subject}"
+        counts[key] = counts.get(key, 0) + 1
+    return ",".join(key if n == 1 else f"{key}×{n}" for key, n in counts.items())
 
 
 def _seconds(value: float | None) -> str:

@@ -238,8 +238,8 @@ def prune(
 ) -> tuple[int, bool]:
     """Delete the requests retention no longer keeps: started more than ``max_age`` seconds before
     ``now``, and beyond the newest ``max_rows`` written. Their anomalies and decisions go with
-    them (ON DELETE CASCADE; ``connect`` turns foreign keys on). At most ``budget`` rows, ``chunk`` per
-    transaction; returns the rows deleted and whether nothing more is due."""
+    them (ON DELETE CASCADE; ``connect`` turns foreign keys on). At most ``budget`` rows,
+    ``chunk`` per transaction; returns the rows deleted and whether nothing more is due."""
     deleted = 0
     while deleted < budget:
         want = min(chunk, budget - deleted)
