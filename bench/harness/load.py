@@ -8,7 +8,7 @@ happens inside the measurement window counts (TTFT of streams whose first event 
 lateness of deltas received in it, streams that complete in it).
 
 A raw asyncio protocol with httptools rather than aiohttp's client: aiohttp costs ~16 µs of CPU per
-streamed event (ARCHITECTURE.md), which at 50,000 events/s would make the client, not the proxy,
+streamed event (measured on a two-core machine), which at 50,000 events/s would make the client, not the proxy,
 the bottleneck on this two-core machine. Each connection is kept alive across its streams, as the
 SDKs do.
 

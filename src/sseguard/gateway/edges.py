@@ -1,7 +1,7 @@
 """Client formats at the gateway's exit edge: how a request becomes a Messages request, and how
 repaired Messages events, final messages and errors are written back in the client's format.
 
-One pipeline serves every client (ARCHITECTURE.md): an edge only translates at the two ends, so every
+One pipeline serves every client (docs/design.md): an edge only translates at the two ends, so every
 resilience rule applies to OpenAI and browser clients unchanged.
 """
 

@@ -1,7 +1,7 @@
 """What differs between upstream protocol families once a response is in hand: error bodies, a JSON
 answer to a stream request (F25), and the stage that turns the stream into Messages events.
 
-The upstream layer is the only one that knows providers (ARCHITECTURE.md): the exchange asks the
+The upstream layer is the only one that knows providers (docs/design.md): the exchange asks the
 deployment's format instead of testing its kind at each step.
 """
 
