@@ -249,7 +249,9 @@ def test_the_agent_reports_the_tool_result() -> None:
     message = answer("agent", body(*turns, tools=[BASH]))
     assert message["content"] == [{"type": "text", "text": "Done: " + output[:RESULT_CHARS]}]
     assert message["stop_reason"] == "end_turn"
-    blocks = [{"type": "text", "text": "(No content)"}]
+    # Claude Code: the output, then its own note inside the result.
+    note = "\n\n<system-reminder>\n<total_tokens>1 tokens left</total_tokens>\n</system-reminder>"
+    blocks = [{"type": "text", "text": "(No content)" + note}]
     empty = answer("agent", body(*turns[:2], user([{**result, "content": blocks}]), tools=[BASH]))
     assert text_of(empty) == "Done: (No content)"
 

@@ -49,8 +49,9 @@ def tool_input(tool: JSON, command: str) -> JSON:
 
 
 def report(result: str) -> str:
-    """The follow-up to a tool result: its first characters, so a test sees the tool really ran."""
-    return DONE_PREFIX + result[:RESULT_CHARS]
+    """The follow-up to a tool result: its first characters, so a test sees the tool really ran
+    (without the notes Claude Code appends to a result, which are not the tool's output)."""
+    return DONE_PREFIX + _REMINDER.sub("", result).strip()[:RESULT_CHARS]
 
 
 def _properties(tool: JSON) -> JSON:
