@@ -187,52 +187,6 @@ CASES = [
     Case("lf-cr-is-two-line-ends", b"data: a\n\rdata: b\r\n\r\n", [E("a"), E("b")], endings=False),
     Case("cr-inside-line-ends-it", b"data: a\rb\n\n", [E("a")], endings=False),
     Case("cr-at-eof-ends-line-only", b"data: a\r", [], endings=False),
-    # Peer test vectors: web-platform-tests eventsource/format-*.any.js (the streams their
-    # message.py serves) and eventsource-parser's fixtures.
-    Case("wpt-format-field-event-empty", b"event: \ndata:data\n\n", [E("data")]),
-    Case(
-        "wpt-format-comments",
-        b"data:1\r:\x00\n:\r\ndata:2\n:"
-        + b"x" * 2048
-        + b"\rdata:3\n:data:fail\r:"
-        + b"x" * 2048
-        + b"\ndata:4\n\n",
-        [E("1\n2\n3\n4")],
-        endings=False,
-    ),
-    Case(
-        "wpt-format-field-parsing",
-        b"data:\x00\ndata:  2\rData:1\ndata\x00:2\ndata:1\r\x00data:4\nda-ta:3\rdata_5\n"
-        b"data:3\rdata:\r\n data:32\ndata:4\n\n",
-        [E("\x00\n 2\n1\n3\n\n4")],
-        endings=False,
-    ),
-    Case(
-        "wpt-format-leading-space",
-        b"data:\ttest\rdata: \ndata:test\n\n",
-        [E("\ttest\n\ntest")],
-        endings=False,
-    ),
-    Case(
-        "wpt-format-field-unknown",
-        b"data:test\n data\ndata\nfoobar:xxx\njustsometext\n:thisisacommentyay\ndata:test\n\n",
-        [E("test\n\ntest")],
-    ),
-    Case(
-        "wpt-format-data-before-final-empty-line",
-        b"retry:1000\ndata:test1\n\nid:test\ndata:test2",
-        [E("test1", retry=1000)],
-    ),
-    Case(
-        "eventsource-parser-empty-events",
-        "event:\ndata: Hello 1\n\nevent:\n\nevent: done\ndata: ✔\n\n".encode(),
-        [E("Hello 1"), E("✔", "done")],
-    ),
-    Case(
-        "eventsource-parser-empty-retry",
-        "id:2\nretry:\ndata:🧹\n\n".encode(),
-        [E("🧹", id="2")],
-    ),
 ]
 
 
