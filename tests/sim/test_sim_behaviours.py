@@ -265,6 +265,13 @@ def test_the_agent_ignores_backticks_in_a_clients_system_reminders() -> None:
     assert answer("agent", request) == expected_answer(request)
 
 
+def test_the_agent_reads_the_user_turn_before_a_trailing_system_turn() -> None:
+    """Claude Code (2.1) sends its environment notes as a last ``system`` message."""
+    notes = {"role": "system", "content": [{"type": "text", "text": "# Environment `bash`"}]}
+    call = answer("agent", body(user(PROMPT), notes, tools=[BASH]))["content"][1]
+    assert call["name"] == "Bash" and call["input"]["command"] == "touch /tmp/x/made.txt"
+
+
 @pytest.mark.parametrize(
     "request_body",
     [

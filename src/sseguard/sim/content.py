@@ -197,6 +197,8 @@ def last_user_turn(messages: list[Any]) -> tuple[str, str | None]:
         if role == "tool":
             results.insert(0, _words(message.get("content")))
             continue
+        if role == "system":  # Claude Code sends its environment notes as a last system turn
+            continue
         if role == "user":
             content = message.get("content")
             blocks = content if isinstance(content, list) else []
