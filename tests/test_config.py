@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -680,3 +681,63 @@ def test_breaker_from_yaml_and_toml(tmp_path: Path) -> None:
     assert load_config(yaml_path) == load_config(toml_path)
     off = write(tmp_path, "off.toml", deployment + "[breaker]\nenabled = false\n")
     assert load_config(off).breaker.enabled is False
+
+
+POLICY_BASE: dict[str, Any] = {
+    "deployments": [
+        {"name": "a", "base_url": "https://a.example", "kind": "anthropic", "passthrough_key": True}
+    ],
+}
+
+
+def with_policies(*policies: dict[str, Any], **route: Any) -> dict[str, Any]:
+    return {**POLICY_BASE, "routes": [{"deployments": ["a"], "policies": list(policies), **route}]}
+
+
+@pytest.mark.parametrize(
+    ("document", "problem"),
+    [
+        (with_policies({"use": "tool_judge", "judge": "nobody"}), "unknown deployment 'nobody'"),
+        (
+            with_policies({"use": "tool_judge", "judge": "a"}, atomic_tools=False),
+            "set atomic_tools: true",
+        ),
+        (
+            with_policies({"use": "tools", "deny": ["Bash"]}, atomic_tools=False),
+            "set atomic_tools: true",
+        ),
+        (
+            with_policies({"use": "tool_judge", "judge": "a", "threshold": 1.5}),
+            "less than or equal to 1",
+        ),
+        (
+            with_policies({"use": "redact", "patterns": {"mine": "tok-[a-z]+"}}),
+            "can match without bound",
+        ),
+        (with_policies({"use": "redact", "mask": 'x"y'}), "may not hold quotes"),
+        (with_policies({"use": "moderate"}), "moderate"),
+        (with_policies({"use": "noop", "extra": 1}), "extra"),
+    ],
+)
+def test_policy_options_are_checked_at_load(
+    tmp_path: Path, document: dict[str, Any], problem: str
+) -> None:
+    import yaml
+
+    file = write(tmp_path, "gw.yaml", yaml.safe_dump(document))
+    with pytest.raises(ConfigError, match=re.escape(problem)):
+        load_config(file)
+
+
+def test_policies_load_in_order(tmp_path: Path) -> None:
+    import yaml
+
+    document = with_policies(
+        {"use": "tools", "deny": ["mcp__*"], "max_tokens": 100},
+        {"use": "redact", "patterns": {"ticket": "TKT-[0-9]{6}"}},
+        {"use": "tool_judge", "judge": ["a"], "on_error": "allow"},
+    )
+    config = load_config(write(tmp_path, "gw.yaml", yaml.safe_dump(document)))
+    policies = config.routes[0].policies
+    assert [p.use for p in policies] == ["tools", "redact", "tool_judge"]
+    assert policies[2].judges == ("a",) and policies[2].threshold == 0.6  # type: ignore[union-attr]

@@ -15,7 +15,6 @@ from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
@@ -26,6 +25,7 @@ from pydantic import (
 
 from sseguard.config.env import env_var, interpolate
 from sseguard.config.errors import from_validation
+from sseguard.config.policy_specs import PolicySpec, ToolJudgeSpec, judges_tools
 from sseguard.config.rules import (
     MASK,
     RESERVED_HEADERS,
@@ -36,6 +36,7 @@ from sseguard.config.rules import (
     origin,
     shown,
 )
+from sseguard.config.types import Bytes, Flag, Glob, Model, Name, Seconds
 from sseguard.protocol.events import KNOWN_EVENTS, PING
 
 Kind = Literal[
@@ -45,23 +46,13 @@ Kind = Literal[
 UNSUPPORTED_KINDS = frozenset({"bedrock", "vertex"})
 ANTHROPIC_STYLE_KINDS = frozenset({"anthropic", "azure-foundry", "anthropic-compatible"})
 
-# Numbers only, no "30s" or "+5": lenient parsing hides typos (STYLE.md).
-Seconds = Annotated[float, Field(strict=True, gt=0)]
-Bytes = Annotated[int, Field(strict=True, gt=0)]
-Flag = Annotated[bool, Field(strict=True)]
-Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$", max_length=64)]
-Glob = Annotated[str, Field(min_length=1)]
 
 _CORE_EVENTS = KNOWN_EVENTS - {PING}  # the Messages events drop_events may not name (F10)
 ROUTE_CACHE_SIZE = 4096
 _M = TypeVar("_M", bound=BaseModel)
 
 
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HeaderAuth(_Model):
+class HeaderAuth(Model):
     """The header that carries the key upstream: ``{header}: {prefix}{key}``."""
 
     header: str
@@ -88,7 +79,7 @@ DEFAULT_AUTH: dict[str, str] = {
 }
 
 
-class BetaFilter(_Model):
+class BetaFilter(Model):
     """F28: which ``anthropic-beta`` values travel upstream. Entries are globs."""
 
     allow: tuple[Glob, ...] | None = None  # None: everything not denied
@@ -100,7 +91,7 @@ class BetaFilter(_Model):
         return not any(fnmatch.fnmatchcase(value, p) for p in self.deny)
 
 
-class DeploymentTimeouts(_Model):
+class DeploymentTimeouts(Model):
     """Per-deployment overrides of the upstream-facing timeouts (F21)."""
 
     connect: Seconds | None = None
@@ -112,7 +103,7 @@ class DeploymentTimeouts(_Model):
     first_token: Seconds | None = None
 
 
-class Deployment(_Model):
+class Deployment(Model):
     """One upstream endpoint and how to talk to it."""
 
     name: Name
@@ -300,7 +291,7 @@ class Deployment(_Model):
         return tuple(s for s in found if s)
 
 
-class Route(_Model):
+class Route(Model):
     """Client model glob → ordered fallback chain, and what to do when a committed stream breaks."""
 
     match: Glob = "*"
@@ -319,6 +310,8 @@ class Route(_Model):
     drop_events: tuple[Annotated[str, Field(min_length=1)], ...] = ()
     # Keep each request's raw bytes (both directions, credentials removed) under observe.capture_dir.
     capture: Flag = False
+    # Applied in order to the request, to each repaired event and at the end (docs/policies.md).
+    policies: tuple[PolicySpec, ...] = ()
 
     @field_validator("drop_events")
     @classmethod
@@ -327,6 +320,15 @@ class Route(_Model):
         if core:
             raise ValueError(f"{', '.join(core)} cannot be dropped: only unknown event types (F10)")
         return value
+
+    @model_validator(mode="after")
+    def _tools_held_whole(self) -> Self:
+        if not self.atomic_tools and any(judges_tools(p) for p in self.policies):
+            used = ", ".join(sorted({p.use for p in self.policies if judges_tools(p)}))
+            raise ValueError(
+                f"policies: {used} decides on whole tool calls: set atomic_tools: true"
+            )
+        return self
 
     def matches(self, model: str) -> bool:
         return fnmatch.fnmatchcase(model, self.match)
@@ -345,7 +347,7 @@ def _unset_follows(data: Any, name: str, source: str, clashes: Callable[[float],
     return data
 
 
-class Timeouts(_Model):
+class Timeouts(Model):
     """F21/F22. ``first_event`` is long because a long prompt takes time to its first event."""
 
     connect: Seconds = 10.0
@@ -384,7 +386,7 @@ class Timeouts(_Model):
 DEFAULT_MAX_COOLDOWN = 300.0  # seconds: see Breaker.max_cooldown
 
 
-class Retry(_Model):
+class Retry(Model):
     """Before commit: attempts per deployment, exponential backoff with jitter, F19's cap."""
 
     max_attempts: Annotated[int, Field(strict=True, ge=1)] = 2
@@ -394,7 +396,7 @@ class Retry(_Model):
     retry_after_cap: Seconds = 30.0
 
 
-class Breaker(_Model):
+class Breaker(Model):
     """Per-deployment circuit breaker (resilience/breaker.py): after ``failure_threshold`` failed
     requests in a row a deployment is skipped for ``cooldown`` seconds, so requests stop paying
     its timeouts and retries before reaching a healthy fallback (F18, F21). Each failed probe
@@ -420,12 +422,12 @@ class Breaker(_Model):
         return self
 
 
-class Limits(_Model):
+class Limits(Model):
     max_request_bytes: Bytes = 32 * 1024 * 1024
     max_event_bytes: Bytes = 32 * 1024 * 1024
 
 
-class Server(_Model):
+class Server(Model):
     host: str = Field(default="127.0.0.1", min_length=1)
     port: Annotated[int, Field(strict=True, ge=0, le=65535)] = 8080  # 0: any free port
     workers: Annotated[int, Field(strict=True, ge=1)] = 1
@@ -451,7 +453,7 @@ class Server(_Model):
         return tuple(host_name(v) for v in values)
 
 
-class Observe(_Model):
+class Observe(Model):
     """Where finished requests are recorded besides /metrics and the stderr log."""
 
     # A SQLite file (relative: to the working directory); None or "" (TOML has no null) turns it
@@ -477,7 +479,7 @@ class Observe(_Model):
         return value or None  # 0 and null both mean no bound
 
 
-class Config(_Model):
+class Config(Model):
     """The whole configuration. Build with ``load_config`` or the constructors below."""
 
     server: Server = Server()
@@ -521,10 +523,14 @@ class Config(_Model):
                 if seconds > self.timeouts.total:
                     problems.append(f"deployments[{i}].timeouts.{name}: longer than timeouts.total")
         for i, route in enumerate(self.routes):
-            for j, name in enumerate(route.deployments):
+            named = [(f"deployments[{j}]", n) for j, n in enumerate(route.deployments)]
+            for k, spec in enumerate(route.policies):
+                if isinstance(spec, ToolJudgeSpec):
+                    named += [(f"policies[{k}].judge", n) for n in spec.judges]
+            for where, name in named:
                 if name not in by_name:
                     problems.append(
-                        f"routes[{i}].deployments[{j}]: unknown deployment {name!r}"
+                        f"routes[{i}].{where}: unknown deployment {name!r}"
                         f" (declared: {', '.join(by_name)})"
                     )
         if problems:
