@@ -18,7 +18,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config, Route
-from sseguard.errors import STATUS_FOR_ERROR_TYPE, GatewayError
+from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import (
     AddHeaders,
     ClientGone,
@@ -37,11 +37,14 @@ from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, Op
 from sseguard.gateway.models import list_models
 from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page
+from sseguard.gateway.side_calls import SideCalls
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
 from sseguard.observe.metrics import Metrics
 from sseguard.observe.record import RequestRecord
-from sseguard.protocol.accumulate import Accumulator
+from sseguard.policy.base import PolicyContext, PolicyError
+from sseguard.policy.build import chain_for
+from sseguard.policy.chain import PolicyChain, PolicySink
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.repair import Failure
 from sseguard.resilience.breaker import Breakers
@@ -85,6 +88,11 @@ class Gateway:
         self.metrics = Metrics()
         # Each finished request's record goes to the metrics and then to these (logs, the log store).
         self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
+        # Each route's policies, built once (routes are frozen; their ids are stable).
+        self._chains = {id(route): chain_for(route) for route in config.routes}
+        self._side_calls = SideCalls(
+            self.client, config, self.continuations, self.breakers, self.observers
+        )
         # Blocking closes (the log store's flush), run after the streams' endings are recorded.
         self.on_shutdown = tuple(on_shutdown)
         self.ready = False
@@ -260,6 +268,11 @@ class Gateway:
                 404, f"model: no route of this gateway serves {model!r}", "not_found_error"
             )
         rec.route = route.match
+        chain = self._chains.get(id(route))
+        policy: PolicyContext | None = None
+        if chain is not None:
+            policy = PolicyContext(rec, body, header_dict(scope), self._side_calls.ask)
+            body = chain.request(policy, body)
         request = ClientRequest(
             MESSAGES,
             # Only a Messages client's query is meant for the upstream (``?beta=true``, F28).
@@ -279,17 +292,20 @@ class Gateway:
             self.continuations,
             self.breakers,
         )
+        policies = (chain, policy) if chain is not None and policy is not None else None
         try:
             if stream:
                 self.metrics.active.inc()
                 try:
                     framing = edge.framing(rec.request_id, client_body, model)
-                    await self._stream(edge, framing, exchange, receive, send, rec)
+                    await self._stream(edge, framing, exchange, receive, send, rec, policies)
                 finally:
                     self.metrics.active.dec()
             else:
-                await self._collect(edge, exchange, receive, send, rec)
+                await self._collect(edge, exchange, receive, send, rec, policies)
         finally:
+            if chain is not None and policy is not None:
+                chain.complete(policy)
             if capture is not None:
                 self._save_capture(rec.request_id, capture)
 
@@ -330,6 +346,7 @@ class Gateway:
         receive: Receive,
         send: Send,
         rec: RequestRecord,
+        policies: tuple[PolicyChain, PolicyContext] | None,
     ) -> None:
         request_id = rec.request_id
         sink = StreamSink(
@@ -344,7 +361,7 @@ class Gateway:
         assert task is not None
         self._streaming.add(task)
         try:
-            await _until_disconnect(exchange.run(sink), receive)
+            await _until_disconnect(exchange.run(_policed(sink, policies)), receive)
         except asyncio.CancelledError:
             # The server's shutdown grace ran out: end the stream truthfully, not with a cut.
             # The cancellation asked this request to end, and now it has: nothing to propagate.
@@ -358,6 +375,15 @@ class Gateway:
             rec.outcome = "error"
             err.headers = {**exchange.response_headers, **err.headers, **exchange.retry_advice}
             await send_error(send, err, request_id, edge)
+            return
+        except PolicyError as err:
+            # Fails closed: the decision log holds the cause; the client learns which policy.
+            LOGGER.warning("request %s: %s", request_id, err)
+            rec.outcome = "error"
+            if sink.committed:
+                rec.midstream = "error"
+            failure = Failure("", "api_error", err.public)
+            await _end_early(edge, exchange, sink, send, request_id, 500, failure)
             return
         except Exception as exc:
             # A bug of sseguard's own: the stream still ends with a typed error, recorded as one,
@@ -375,29 +401,27 @@ class Gateway:
         await sink.end()
 
     async def _collect(
-        self, edge: Edge, exchange: Exchange, receive: Receive, send: Send, rec: RequestRecord
+        self,
+        edge: Edge,
+        exchange: Exchange,
+        receive: Receive,
+        send: Send,
+        rec: RequestRecord,
+        policies: tuple[PolicyChain, PolicyContext] | None,
     ) -> None:
         request_id = rec.request_id
         sink = CollectSink(rec)
         try:
-            await _until_disconnect(exchange.run(sink), receive)
+            await _until_disconnect(exchange.run(_policed(sink, policies)), receive)
         except GatewayError as err:
             err.headers = {**exchange.response_headers, **err.headers, **exchange.retry_advice}
             raise
+        except PolicyError as err:
+            LOGGER.warning("request %s: %s", request_id, err)
+            raise GatewayError(500, err.public, "api_error", exchange.response_headers) from None
         headers = {**exchange.response_headers, "x-sseguard-request-id": request_id}
-        acc = Accumulator()
-        for ev in sink.events:
-            if ev.type == "error":
-                error = ev.payload.get("error") or {}
-                etype = error.get("type", "api_error")
-                raise GatewayError(
-                    STATUS_FOR_ERROR_TYPE.get(etype, 502),
-                    error.get("message", "upstream error"),
-                    etype,
-                    {**headers, **exchange.retry_advice},
-                )
-            acc.feed(ev)
-        payload = edge.answer(acc.message(), request_id, rec.client_model)
+        message = sink.message({**headers, **exchange.retry_advice})
+        payload = edge.answer(message, request_id, rec.client_model)
         if exchange.capture is not None:
             exchange.capture.add_to(exchange.capture.client_bytes, payload)
         await send_json(send, 200, payload, headers)
@@ -417,6 +441,11 @@ class _StatusNotingSend:
         if message["type"] == "http.response.start":
             self.record.status = message["status"]
         await self.raw(message)
+
+
+def _policed(sink: Any, policies: tuple[PolicyChain, PolicyContext] | None) -> Any:
+    """The exchange's sink: the client's own, or the route's policies in front of it."""
+    return sink if policies is None else PolicySink(sink, *policies)
 
 
 async def _until_disconnect(work: Any, receive: Receive) -> None:
