@@ -283,3 +283,13 @@ def test_the_judge_sees_the_call_and_the_users_last_words() -> None:
     assert "please clean the build" in question and "first" not in question
     assert "name: Bash" in question and "rm -rf /home/me/project" in question
     assert asked["model"] == "judge-1" and asked["stream"] is False
+
+
+def test_a_decisions_reason_is_bounded() -> None:
+    async def ask(*_: Any) -> dict[str, Any]:
+        raise GatewayError(502, "upstream said: " + "x" * 5000)
+
+    ctx = context(ask=ask)
+    through(PolicyChain([tool_judge()]), ctx, [answer(("Bash", HARMLESS))])
+    reason = ctx.record.decisions[0].reason
+    assert len(reason) == 500 and reason.startswith("the judge failed: upstream said")

@@ -22,6 +22,9 @@ AskModel = Callable[
 ]
 
 
+REASON_LIMIT = 500  # characters of a decision's reason kept in the record and the log
+
+
 @dataclass(slots=True)
 class ToolCall:
     """A whole tool_use block, held back from the client while policies decide on it."""
@@ -65,6 +68,8 @@ class PolicyContext:
     tools_blocked: int = 0  # tool calls replaced by text
 
     def decide(self, decision: Decision) -> None:
+        if len(decision.reason) > REASON_LIMIT:  # a judge's words may quote the whole call
+            decision.reason = decision.reason[: REASON_LIMIT - 1] + "…"
         self.record.decisions.append(decision)
 
     def last_user_text(self, limit: int = 4000) -> str:
