@@ -45,6 +45,8 @@ VARIANTS = {
     "sseguard-nolog": 'the default with the request log off (observe.request_log: "")',
     "sseguard-metrics": "the record and the Prometheus metrics only: no JSON log line, no request log",
     "sseguard-bare": "the same gateway with no per-request observer (bench/harness/bare_gateway.py)",
+    "sseguard-noop": "sseguard-bare with a noop policy on its route: the policy layer's own cost",
+    "sseguard-redact": "sseguard-bare with the redact policy (default patterns) on its route",
     "relay-floor": "decode -> repair -> encode on bare protocol callbacks (bench/harness/relay_floor.py)",
     "nginx": "nginx with proxy_buffering off: what a plain reverse proxy costs",
 }
@@ -86,6 +88,9 @@ def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[s
     if name == "sseguard-metrics":
         cmd, _, _ = target_command("sseguard-bare", upstream, workdir, port)
         cmd.append("--keep-metrics")
+    elif name in ("sseguard-noop", "sseguard-redact"):
+        cmd, _, _ = target_command("sseguard-bare", upstream, workdir, port)
+        cmd += ["--policy", name.removeprefix("sseguard-")]
     else:
         cmd, _, _ = target_command(name, upstream, workdir, port)
     out_dir = workdir / name

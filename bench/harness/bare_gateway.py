@@ -26,6 +26,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8090)
     parser.add_argument(
+        "--policy",
+        action="append",
+        default=[],
+        choices=("noop", "redact"),
+        help="put this policy on the route (repeatable, in order): what the policy layer costs",
+    )
+    parser.add_argument(
         "--keep-metrics",
         action="store_true",
         help="keep the Prometheus metrics (the record's one observer that is not a log)",
@@ -38,7 +45,13 @@ def main(argv: list[str] | None = None) -> None:
     from sseguard.config import Config
     from sseguard.gateway.app import Gateway
 
-    gateway: Any = Gateway(Config.single_upstream(args.upstream, None), observers=())
+    config = Config.single_upstream(args.upstream, None)
+    if args.policy:
+        route = config.routes[0].model_copy(
+            update={"policies": tuple(_spec(name) for name in args.policy)}
+        )
+        config = config.model_copy(update={"routes": (route,)})
+    gateway: Any = Gateway(config, observers=())
     if not hasattr(gateway, "observers") or not hasattr(gateway.metrics, "add_gaps"):
         sys.exit("bare_gateway: sseguard's Gateway changed; update bench/harness/bare_gateway.py")
     if not args.keep_metrics:
@@ -62,6 +75,12 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=False,
         log_level="warning",
     )
+
+
+def _spec(name: str) -> Any:
+    from sseguard.config.policy_specs import NoopSpec, RedactSpec
+
+    return NoopSpec(use="noop") if name == "noop" else RedactSpec(use="redact")
 
 
 if __name__ == "__main__":
