@@ -93,7 +93,7 @@ def test_F01_done_sentinel_dropped() -> None:
 
 
 def test_F02_glued_events_in_text_are_split_and_kept() -> None:
-    # seeds/02: the blank line between two deltas became spaces.
+    # As a Foundry deployment sent it: the blank line between two deltas became spaces.
     glued = (
         b"event: content_block_delta\n"
         + b"data: "

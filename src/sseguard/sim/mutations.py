@@ -171,7 +171,7 @@ def echo_delta(match: Match, delta: JSON, nth: int) -> Mutation:
 
 
 def glue(match: Match, nth: int = 3) -> Mutation:
-    """F02 as seeds/02 shows it: the blank line after an event turned into spaces, so the next
+    """F02 as an Azure AI Foundry deployment was reported to send it: the blank line after an event turned into spaces, so the next
     event's ``event:`` line lands inside this event's ``data:`` line."""
 
     def apply(draft: Draft) -> Draft:
@@ -187,7 +187,7 @@ def glue(match: Match, nth: int = 3) -> Mutation:
 
 
 def truncate_into_next(match: Match, nth: int = 3) -> Mutation:
-    """F39 as seeds/02 shows it: an event's JSON cut inside its last string, and the next event's
+    """F39 as that Foundry report shows it: an event's JSON cut inside its last string, and the next event's
     ``event:`` line glued on where the rest should be. The piece in between is lost for good."""
 
     def apply(draft: Draft) -> Draft:
@@ -298,7 +298,7 @@ def splice_second_generation(after: Match, nth: int) -> Mutation:
 
 
 def loop_from(match: Match, interval: float, limit: int) -> Mutation:
-    """F11 endless ``message_start`` (seeds/03) or F36 endless text: repeat one event until the
+    """F11 endless ``message_start`` (as a policy gateway was reported to loop) or F36 endless text: repeat one event until the
     client goes away, capped so the server never spins unbounded."""
 
     def apply(draft: Draft) -> Draft:

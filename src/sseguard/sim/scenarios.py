@@ -215,13 +215,13 @@ _BASE: tuple[Scenario, ...] = (
     _s(
         "glued_text",
         "F02",
-        "two text deltas glued: the blank line between them turned into spaces (seeds/02)",
+        "two text deltas glued: the blank line between them turned into spaces (as a Foundry deployment sent them)",
         glue(TEXT),
     ),
     _s(
         "glued_tool_input",
         "F02",
-        "two input_json_delta events glued inside a tool call (seeds/02)",
+        "two input_json_delta events glued inside a tool call (as a Foundry deployment sent them)",
         glue(TOOL_INPUT),
         tool=True,
     ),
@@ -298,7 +298,7 @@ _BASE: tuple[Scenario, ...] = (
     _s(
         "endless_message_start",
         "F11",
-        "message_start repeated until the client goes away (seeds/03, capped at 10 minutes)",
+        "message_start repeated until the client goes away (as a policy gateway looped; capped at 10 minutes)",
         loop_from(MESSAGE_START, interval=0.05, limit=12_000),
     ),
     _s(
@@ -502,13 +502,13 @@ _BASE: tuple[Scenario, ...] = (
     _s(
         "truncated_event",
         "F39",
-        "a text delta's JSON cut mid-string with the next event's `event:` line glued on (seeds/02)",
+        "a text delta's JSON cut mid-string with the next event's `event:` line glued on (as a Foundry deployment sent them)",
         truncate_into_next(TEXT, 8),
     ),
     _s(
         "truncated_tool_input",
         "F39",
-        "an input_json_delta cut mid-string with the next event glued on, as seeds/02 shows it",
+        "an input_json_delta cut mid-string with the next event glued on, as a Foundry deployment sent it",
         truncate_into_next(TOOL_INPUT, 3),
         tool=True,
     ),

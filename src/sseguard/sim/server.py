@@ -227,7 +227,7 @@ async def _send(request: web.Request, response: web.StreamResponse, data: bytes)
 
 
 def _abort(request: web.Request, response: web.StreamResponse) -> web.StreamResponse:
-    """F20: drop the connection without the chunked terminator, as a dying proxy does (seeds/04)."""
+    """F20: drop the connection without the chunked terminator, as a dying proxy does."""
     if request.transport is not None:
         request.transport.abort()
     # The handler must still return a response; aiohttp finds the transport gone and writes nothing.
