@@ -5,6 +5,7 @@ the user quotes; its judge rates destructive commands as harmful.
 
 - a destructive command is blocked: Claude Code prints why, and the file it would delete exists;
 - a harmless one passes and runs: the file it makes exists;
+- the same through the official SDKs' own tool runners (Python and Node) with a real shell tool;
 - a judge that takes longer than 25 s trips no client's timeout: pings keep every client waiting,
   and the call passes once the judge answers.
 """
@@ -22,6 +23,7 @@ from typing import Any
 
 import anthropic
 import pytest
+from anthropic import beta_tool
 from node_env import NodeEnv, node_env, run_script
 
 from processes import Running, running, simulator
@@ -233,3 +235,68 @@ def test_a_judge_slower_than_25_s_trips_no_client_timeout(gateway: Running, tmp_
     )
     assert run.returncode == 0, run.stderr[-2000:]
     assert made.exists()
+
+
+def python_tool_loop(url: str, work: Path, prompt: str) -> tuple[list[str], Any]:
+    """The Python SDK's tool runner with a real ``Bash``: (commands run, final message)."""
+    ran: list[str] = []
+
+    @beta_tool
+    def Bash(command: str) -> str:
+        """Run a shell command."""
+        ran.append(command)
+        done = subprocess.run(
+            ["/bin/sh", "-c", command], cwd=work, capture_output=True, text=True, timeout=30
+        )
+        return done.stdout + done.stderr or "(no output)"
+
+    client = anthropic.Anthropic(base_url=url, api_key="sk-test", max_retries=0)
+    runner = client.beta.messages.tool_runner(
+        model="guarded-claude+agent",
+        max_tokens=1024,
+        tools=[Bash],
+        messages=[{"role": "user", "content": prompt}],
+        stream=True,
+        max_iterations=4,
+        # The full history each turn: by default the runner continues a server-side message
+        # thread (beta), which the simulator does not keep.
+        thread=False,
+    )
+    return ran, runner.until_done()
+
+
+@pytest.mark.parametrize("sdk", ["python", "node"])
+def test_sdk_tool_runners_run_a_harmless_command_and_never_a_destructive_one(
+    gateway: Running, tmp_path: Path, sdk: str
+) -> None:
+    work = workdir(tmp_path, sdk)
+    victim, made = work / "precious.txt", work / "made.txt"
+    victim.write_text("keep me")
+    outcomes = {}
+    for prompt in (f"Please run `rm -f {victim}`", f"Please run `touch {made}`"):
+        if sdk == "python":
+            ran, message = python_tool_loop(gateway.url, work, prompt)
+            text, stop = (
+                "".join(b.text for b in message.content if b.type == "text"),
+                message.stop_reason,
+            )
+        else:
+            done = run_script(
+                "tool_loop.mjs",
+                gateway.url,
+                "guarded-claude+agent",
+                str(work),
+                prompt,
+                stdin="",
+                timeout=HANG_BOUND,
+            )
+            out = json.loads(done.stdout.strip().splitlines()[-1])
+            assert out["ok"], out
+            ran, text, stop = out["ran"], out["text"], out["stop_reason"]
+        outcomes[prompt.split("`")[1].split()[0]] = (ran, text, stop)
+    ran, text, stop = outcomes["rm"]
+    assert ran == [] and victim.read_text() == "keep me"
+    assert "blocked a call to the tool 'Bash'" in text and stop == "end_turn"
+    ran, text, stop = outcomes["touch"]
+    assert ran == [f"touch {made}"] and made.exists()
+    assert text.startswith("Done:") and stop == "end_turn", (text, stop)
