@@ -39,6 +39,7 @@ from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page
 from sseguard.gateway.side_calls import SideCalls
 from sseguard.gateway.tokens import count_tokens
+from sseguard.observe import tracing
 from sseguard.observe.capture import Capture, CaptureStore, redact_headers
 from sseguard.observe.metrics import Metrics
 from sseguard.observe.record import RequestRecord
@@ -110,6 +111,11 @@ class Gateway:
         rec = RequestRecord(f"sg_{os.urandom(10).hex()}", scope["path"])  # uuid4 costs more
         edge = EDGES.get(scope["path"], ANTHROPIC)
         rec.client_format = edge.format
+        span = (
+            tracing.request_span(scope["method"], scope["path"], header_dict(scope))
+            if tracing.enabled()
+            else None
+        )
 
         try:
             cors = self.origins.cors(scope)
@@ -138,6 +144,8 @@ class Gateway:
                 await send_error(_StatusNotingSend(send, rec), error, rec.request_id, edge)
         finally:
             rec.finish(rec.status or 499)  # 499: the client left before any status went out
+            if span is not None:
+                span.end(rec)
             for observe in self.observers:
                 observe(rec)
 
@@ -145,6 +153,14 @@ class Gateway:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                try:
+                    # Per worker process: a tracer provider's export thread does not survive a fork.
+                    stop_tracing = tracing.configure()
+                except tracing.TracingConfigError as exc:
+                    await send({"type": "lifespan.startup.failed", "message": str(exc)})
+                    return
+                if stop_tracing is not None:
+                    self.on_shutdown = (*self.on_shutdown, stop_tracing)
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":

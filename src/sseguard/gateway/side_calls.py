@@ -12,6 +12,7 @@ from typing import Any
 from sseguard.config import Config, Route
 from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import CollectSink
+from sseguard.observe import tracing
 from sseguard.observe.record import RequestRecord
 from sseguard.policy.base import PolicyContext
 from sseguard.resilience.breaker import Breakers
@@ -69,7 +70,10 @@ class SideCalls:
         )
         sink = CollectSink(rec)
         try:
-            await exchange.run(sink)
+            with tracing.step_span(
+                f"sseguard.policy.{purpose}", **{"sseguard.request_id": rec.request_id}
+            ):
+                await exchange.run(sink)
             message = sink.message({})
             rec.status = 200
             return message

@@ -9,6 +9,7 @@ streaming and non-streaming clients.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import math
 import time
@@ -18,12 +19,13 @@ from typing import Any, Protocol
 
 from sseguard.config import Config, Deployment, Route, Timeouts
 from sseguard.errors import GatewayError
+from sseguard.observe import tracing
 from sseguard.observe.capture import Capture, UpstreamCapture
 from sseguard.observe.record import Attempt, RequestRecord
 from sseguard.protocol.events import MESSAGE_START, PING, Event
 from sseguard.protocol.finalize import finalize
 from sseguard.protocol.render import render
-from sseguard.protocol.repair import Failure, Phase, Repairer
+from sseguard.protocol.repair import Failure, Phase, Repairer, Resume
 from sseguard.protocol.stream import StreamRepair, Translator
 from sseguard.resilience import verdicts
 from sseguard.resilience.breaker import Breakers
@@ -166,7 +168,13 @@ class Exchange:
         stalled: str | None = None  # the deployment whose stream stalled last, asked last
         broke: tuple[str, int] | None = None  # the last break: its words, and how much was sent
         while True:
-            verdict = await self._try_chain(sink, continuing, stalled)
+            step = (
+                tracing.step_span("sseguard.resume", **{"sseguard.resume": self.resumes})
+                if continuing
+                else contextlib.nullcontext()
+            )
+            with step:
+                verdict = await self._try_chain(sink, continuing, stalled)
             r = self.repairer
             if r.ended:
                 self.outcome = "resumed" if self.resumes else "complete"
@@ -316,25 +324,35 @@ class Exchange:
         rec.tried(deployment.name)
         started = time.monotonic()
         status: int | None = None
-        try:
-            produced, verdict = await self._attempt(deployment, body, sink)
-            if produced:
-                self._produced = True
-                self._answered_by = deployment.name
-        finally:
-            seconds = time.monotonic() - started
-            status = self._last_status
-        usage = self.repairer.take_upstream_usage()
-        rec.add_billed(usage)
-        if verdict is None:
-            rec.attempts.append(Attempt(deployment.name, status, None, "", seconds, usage))
-        else:
-            error = verdict.error
-            rec.attempts.append(
-                Attempt(deployment.name, status, verdict.fault, error.message, seconds, usage)
-            )
-            if verdict.fault:
-                rec.add_anomalies({verdict.fault: 1})
+        continuing = self.repairer.resume is not Resume.NONE
+        with tracing.attempt_span(
+            deployment.name, deployment.kind, deployment.base_url, body, continuing
+        ) as span:
+            try:
+                produced, verdict = await self._attempt(deployment, body, sink)
+                if produced:
+                    self._produced = True
+                    self._answered_by = deployment.name
+            finally:
+                seconds = time.monotonic() - started
+                status = self._last_status
+            usage = self.repairer.take_upstream_usage()
+            rec.add_billed(usage)
+            if verdict is None:
+                attempt = Attempt(deployment.name, status, None, "", seconds, usage)
+            else:
+                error = verdict.error
+                attempt = Attempt(
+                    deployment.name, status, verdict.fault, error.message, seconds, usage
+                )
+                if verdict.fault:
+                    rec.add_anomalies({verdict.fault: 1})
+            rec.attempts.append(attempt)
+            if span is not None:
+                r = self.repairer
+                tracing.attempt_done(
+                    span, status, attempt.fault, attempt.detail, usage, r.stop_reason, r.model
+                )
         return produced, verdict
 
     async def _attempt(
