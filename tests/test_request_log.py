@@ -27,10 +27,10 @@ from sseguard.cli import main
 from sseguard.config import Config
 from sseguard.config.rules import state_dir
 from sseguard.config.schema import Observe
+from sseguard.observe.log_sql import MIGRATIONS
 from sseguard.observe.logs_cli import decisions, parse_since, table
 from sseguard.observe.record import Attempt, Decision, RequestRecord
 from sseguard.observe.store import (
-    MIGRATIONS,
     Filters,
     RequestLogError,
     RequestLogStore,
@@ -76,7 +76,7 @@ def test_a_store_of_the_previous_version_keeps_its_rows_and_gains_the_new_column
     """A log written before the policy layer (version 2): its rows read back with no parent and
     no decisions, and new rows store both."""
     path = tmp_path / "log.sqlite3"
-    monkeypatch.setattr("sseguard.observe.store.MIGRATIONS", MIGRATIONS[:2])
+    monkeypatch.setattr("sseguard.observe.log_sql.MIGRATIONS", MIGRATIONS[:2])
     conn = connect(path)
     assert migrate(conn) == 2
     with conn:  # a row as version 2 wrote it: no parent_id column, no decisions table
