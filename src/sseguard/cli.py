@@ -308,10 +308,12 @@ def probe_command(
 @main.command("logs")
 @click.option(
     "--db",
-    metavar="PATH",
-    help="The request log file: [observe] request_log in the gateway's config (default: "
+    metavar="PATH|DSN",
+    help="The request log: [observe] request_log in the gateway's config, a SQLite file (default: "
     "sseguard-requests.sqlite3 in the state directory, $SSEGUARD_STATE_DIR, else "
-    "$XDG_STATE_HOME/sseguard, else ~/.local/state/sseguard, as for sseguard serve).",
+    "$XDG_STATE_HOME/sseguard, else ~/.local/state/sseguard, as for sseguard serve) or a "
+    "PostgreSQL database, postgresql://USER@HOST:PORT/DB (the password best from PGPASSWORD "
+    "or ~/.pgpass than on the command line; never printed).",
 )
 @click.option(
     "--since", metavar="WHEN", help="Only requests since: 10m, 2h, 7d or 2026-11-21T10:00."
@@ -357,11 +359,14 @@ def logs_command(
 ) -> None:
     """Show the gateway's request log, newest first.
 
-    `sseguard serve` writes every finished request there ([observe] in docs/configuration.md).
+    `sseguard serve` writes every finished request there ([observe] in docs/configuration.md):
+    a SQLite file, or a PostgreSQL database when its request_log is a postgresql:// DSN, which
+    --db reads the same way, with every filter and --json.
     """
     from sseguard.config.rules import default_request_log
+    from sseguard.observe.log_sql import Filters, NoRequestLog, RequestLogError
+    from sseguard.observe.log_target import is_dsn, query
     from sseguard.observe.logs_cli import json_lines, parse_since, table
-    from sseguard.observe.store import Filters, NoRequestLog, RequestLogError, query
 
     try:
         since_at = None if since is None else parse_since(since)
@@ -380,6 +385,8 @@ def logs_command(
     try:
         records = query(db or default_request_log(), filters)
     except NoRequestLog as exc:
+        if db and is_dsn(db):
+            raise click.ClickException(str(exc)) from None
         raise click.ClickException(
             f"{exc}\n`sseguard serve` writes it to the file its config's [observe] request_log"
             ' names (off when that is ""); by default sseguard-requests.sqlite3 in the state'

@@ -21,7 +21,8 @@ from sseguard.gateway.app import Gateway
 from sseguard.gateway.direct import check_server
 from sseguard.observe.handoff import Handoff
 from sseguard.observe.log import log_requests, log_to_stderr
-from sseguard.observe.store import RequestLogError, RequestLogStore
+from sseguard.observe.log_sql import RequestLogError
+from sseguard.observe.log_target import describe, open_store
 
 OPTIONS_ENV = "SSEGUARD_SERVE_OPTIONS"  # how the CLI hands its options to worker processes
 # How long an idle client connection stays open. uvicorn's 5 s equals httpx's (the Python SDKs')
@@ -120,7 +121,7 @@ def app_factory() -> Gateway:
     if observe.request_log is None:
         handoff = Handoff([log_requests])
         return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs])
-    store = RequestLogStore(
+    store = open_store(
         observe.request_log,
         max_age=observe.request_log_max_age,
         max_rows=observe.request_log_max_rows,
@@ -147,14 +148,16 @@ def serve(options: ServeOptions) -> None:
     log_line = ""
     request_log = config.observe.request_log
     if request_log is not None:
-        # Created and migrated here, once, so a bad path stops the command before any worker runs;
-        # retention is the workers' (their writers start with a pass).
+        # Created and migrated here, once, so a bad path or a database that cannot be reached
+        # stops the command, with the cause, before any worker runs; retention is the workers'
+        # (their writers start with a pass).
         try:
-            RequestLogStore(request_log).close()
+            open_store(request_log).close()
         except RequestLogError as exc:
             raise SystemExit(f"sseguard: request log: {exc}") from None
-        read = "" if request_log == default_request_log() else f" --db {request_log}"
-        log_line = f"\n  requests: {os.path.abspath(request_log)}   (sseguard logs{read})"
+        shown = describe(request_log)
+        read = "" if request_log == default_request_log() else f" --db {shown}"
+        log_line = f"\n  requests: {shown}   (sseguard logs{read})"
     # Bound before the banner: once a user (or a test) reads the address, connections are queued.
     try:
         sock = socket.create_server((server.host, server.port), backlog=4096, reuse_port=False)
