@@ -8,11 +8,16 @@ official SDKs from Python), ``clients`` (Node, Claude Code and Chromium in front
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings
+
+if TYPE_CHECKING:
+    from postgres import Cluster
 
 # No per-example deadline anywhere: time bounds in tests only detect hangs, and this shared machine
 # stalls a sub-millisecond example past hypothesis's default 200 ms now and then (CI at ef00a19:
@@ -61,3 +66,33 @@ def _scratch_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Non
 def fixtures_dir() -> Path:
     assert FIXTURES.is_dir(), f"captures not found at {FIXTURES}"
     return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def postgres_cluster() -> Iterator[Cluster]:
+    """One throwaway PostgreSQL server for the session (tests/postgres.py), started on first use.
+    Without PostgreSQL installed the tests that need it are skipped, except in CI, where
+    scripts/bootstrap.sh has installed it and its absence is a failure."""
+    from postgres import Cluster, binaries
+
+    found = binaries()
+    if found is None:
+        reason = (
+            "PostgreSQL is not installed: scripts/test installs Debian's postgresql package"
+            " (apt-get install postgresql) for these tests"
+        )
+        if os.environ.get("CI", "").lower() in ("true", "1"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = Cluster(found)
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def pg_dsn(postgres_cluster: Cluster) -> str:
+    """A new empty database on the session's server: its DSN."""
+    return postgres_cluster.database()

@@ -18,6 +18,7 @@ from typing import Any
 
 import anthropic
 import orjson
+import psycopg
 import pytest
 from click.testing import CliRunner
 from pydantic import ValidationError
@@ -27,7 +28,9 @@ from sseguard.cli import main
 from sseguard.config import Config
 from sseguard.config.rules import state_dir
 from sseguard.config.schema import Observe
+from sseguard.observe import store, store_pg
 from sseguard.observe.log_sql import MIGRATIONS
+from sseguard.observe.log_target import is_dsn, open_store, query
 from sseguard.observe.logs_cli import decisions, parse_since, table
 from sseguard.observe.record import Attempt, Decision, RequestRecord
 from sseguard.observe.store import (
@@ -36,8 +39,6 @@ from sseguard.observe.store import (
     RequestLogStore,
     connect,
     migrate,
-    prune,
-    query,
 )
 
 
@@ -49,10 +50,29 @@ def record(request_id: str, **fields: Any) -> RequestRecord:
     return rec
 
 
-def write(path: Path, *records: RequestRecord) -> None:
-    store = RequestLogStore(path)
-    store.observe(list(records))
-    store.close()
+@pytest.fixture(params=["sqlite", "postgresql"])
+def log(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The request log under test: a SQLite file, or a new PostgreSQL database's DSN (a server
+    of the session's, tests/postgres.py). Both run the same migrations and statements."""
+    if request.param == "sqlite":
+        return str(tmp_path / "log.sqlite3")
+    dsn: str = request.getfixturevalue("pg_dsn")
+    return dsn
+
+
+def write(target: str | Path, *records: RequestRecord) -> None:
+    log = open_store(target)
+    log.observe(list(records))
+    log.close()
+
+
+def column(target: str | Path, sql: str) -> list[Any]:
+    """The first column of a statement's rows, read with the log's own driver."""
+    if is_dsn(target):
+        with psycopg.connect(str(target)) as conn:
+            return [row[0] for row in conn.execute(sql)]
+    with sqlite3.connect(target) as conn:
+        return [row[0] for row in conn.execute(sql)]
 
 
 def versions(path: Path) -> list[int]:
@@ -106,8 +126,8 @@ def test_a_store_of_the_previous_version_keeps_its_rows_and_gains_the_new_column
     assert [r["request_id"] for r in query(path, Filters(anomaly="F02"))] == ["sg_v2"]
 
 
-def test_a_record_round_trips_with_its_attempts_and_anomalies(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
+def test_a_record_round_trips_with_its_attempts_and_anomalies(log: str) -> None:
+    path = log
     rec = record(
         "sg_roundtrip",
         stream=True,
@@ -142,8 +162,8 @@ def test_a_record_round_trips_with_its_attempts_and_anomalies(tmp_path: Path) ->
     assert row["stream"] is True and row["client_disconnected"] is False
 
 
-def test_filters_and_newest_first(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
+def test_filters_and_newest_first(log: str) -> None:
+    path = log
     now = time.time()
     records = [
         record("sg_old", started_at=now - 7200, status=200),
@@ -164,10 +184,10 @@ def test_filters_and_newest_first(tmp_path: Path) -> None:
     assert ids(anomaly="F02", status=529) == []
 
 
-def test_filters_by_decision_and_policy(tmp_path: Path) -> None:
+def test_filters_by_decision_and_policy(log: str) -> None:
     """Both together ask for one decision of both: a request where tool_judge allowed a call and
     another policy blocked one is not one where tool_judge blocked."""
-    path = tmp_path / "log.sqlite3"
+    path = log
     now = time.time()
     allow, block = Decision("tool_judge", "allow", "Read"), Decision("tool_judge", "block", "Bash")
     write(
@@ -188,14 +208,14 @@ def test_filters_by_decision_and_policy(tmp_path: Path) -> None:
     assert ids(decision="refuse") == []
 
 
-def test_a_batch_waiting_for_its_interval_is_written_by_close(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    store = RequestLogStore(path, flush_interval=60, batch_rows=1000)
-    store.observe([record(f"sg_{i}") for i in range(3)])
+def test_a_batch_waiting_for_its_interval_is_written_by_close(log: str) -> None:
+    path = log
+    writer = open_store(path, flush_interval=60, batch_rows=1000)
+    writer.observe([record(f"sg_{i}") for i in range(3)])
     started = time.monotonic()
-    store.close()
+    writer.close()
     assert time.monotonic() - started < 5  # close does not wait out the interval
-    assert store.written == 3 and store.dropped == 0
+    assert writer.written == 3 and writer.dropped == 0
     assert len(query(path, Filters())) == 3
 
 
@@ -303,25 +323,22 @@ def test_log_file_its_side_files_and_its_new_directory_are_private(tmp_path: Pat
     assert mode(shared) == 0o640
 
 
-def ids_in(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
-        return [i for (i,) in conn.execute("SELECT request_id FROM requests ORDER BY rowid")]
+def ids_in(target: str | Path) -> list[str]:
+    return column(target, "SELECT request_id FROM requests ORDER BY rowid")
 
 
-def faults_in(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
-        return [r for (r,) in conn.execute("SELECT request_id FROM anomalies ORDER BY request_id")]
+def faults_in(target: str | Path) -> list[str]:
+    return column(target, "SELECT request_id FROM anomalies ORDER BY request_id")
 
 
-def decided_in(path: Path) -> list[str]:
-    with sqlite3.connect(path) as conn:
-        return [r for (r,) in conn.execute("SELECT request_id FROM decisions ORDER BY request_id")]
+def decided_in(target: str | Path) -> list[str]:
+    return column(target, "SELECT request_id FROM decisions ORDER BY request_id")
 
 
 def test_prune_deletes_by_age_and_by_rows_with_anomalies_and_decisions_in_bounded_steps(
-    tmp_path: Path,
+    log: str,
 ) -> None:
-    path = tmp_path / "log.sqlite3"
+    path = log
     now = time.time()
     ages = [90, 80, 70, 60, 50, 40, 30, 20, 10, 0]  # days; written oldest first
     write(
@@ -336,7 +353,9 @@ def test_prune_deletes_by_age_and_by_rows_with_anomalies_and_decisions_in_bounde
             for n, days in enumerate(ages)
         ),
     )
-    conn = connect(path)
+    driver = store_pg if is_dsn(path) else store
+    conn = driver.connect(path)
+    prune = driver.prune
     try:
         # Older than 45 days: sg_0..sg_4, five rows, at most two per pass.
         args = {"max_age": 45 * 86400.0, "max_rows": None, "now": now, "chunk": 1, "budget": 2}
@@ -351,25 +370,25 @@ def test_prune_deletes_by_age_and_by_rows_with_anomalies_and_decisions_in_bounde
         assert ids_in(path) == ["sg_7", "sg_8", "sg_9"]
     finally:
         conn.close()
-    # ON DELETE CASCADE: foreign keys are on
+    # ON DELETE CASCADE (SQLite: foreign keys are on)
     assert faults_in(path) == decided_in(path) == ["sg_7", "sg_8", "sg_9"]
 
 
 def test_the_writer_applies_retention_when_it_starts_and_as_it_runs_not_per_insert(
-    tmp_path: Path,
+    log: str,
 ) -> None:
-    path = tmp_path / "log.sqlite3"
-    store = RequestLogStore(path, max_rows=2, prune_interval=3600)
+    path = log
+    writer = open_store(path, max_rows=2, prune_interval=3600)
     for i in range(5):
-        store.observe([record(f"sg_{i}")])
-    store.close()
-    assert len(ids_in(path)) == 5 and store.pruned == 0  # its first pass found nothing
-    store = RequestLogStore(path, max_rows=2, prune_interval=3600)
-    store.close()
-    assert ids_in(path) == ["sg_3", "sg_4"] and store.pruned == 3  # the pass as it starts
-    store = RequestLogStore(path, max_rows=2, prune_interval=0)  # a pass after every batch
-    store.observe([record("sg_5"), record("sg_6")])
-    store.close()
+        writer.observe([record(f"sg_{i}")])
+    writer.close()
+    assert len(ids_in(path)) == 5 and writer.pruned == 0  # its first pass found nothing
+    writer = open_store(path, max_rows=2, prune_interval=3600)
+    writer.close()
+    assert ids_in(path) == ["sg_3", "sg_4"] and writer.pruned == 3  # the pass as it starts
+    writer = open_store(path, max_rows=2, prune_interval=0)  # a pass after every batch
+    writer.observe([record("sg_5"), record("sg_6")])
+    writer.close()
     assert ids_in(path) == ["sg_5", "sg_6"]
 
 
@@ -428,8 +447,8 @@ def test_decisions_are_compact_in_order_with_repeats_counted() -> None:
     )
 
 
-def test_logs_shows_decisions_filters_by_them_and_marks_judge_calls(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
+def test_logs_shows_decisions_filters_by_them_and_marks_judge_calls(log: str) -> None:
+    path = log
     now = time.time()
     blocked = Decision("tool_judge", "block", "Bash", "deletes the home directory", 0.97, 1.5)
     write(

@@ -8,6 +8,7 @@ imported only when a DSN is used, and of the DSN's password, which no message or
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -17,8 +18,8 @@ from sseguard.observe.log_writer import QueuedLog
 SCHEMES = ("postgresql://", "postgres://")
 
 
-def is_dsn(target: str) -> bool:
-    return target.lower().startswith(SCHEMES)
+def is_dsn(target: str | Path) -> bool:
+    return isinstance(target, str) and target.lower().startswith(SCHEMES)
 
 
 def without_password(dsn: str) -> str:
@@ -39,10 +40,10 @@ def describe(target: str) -> str:
     return without_password(target) if is_dsn(target) else os.path.abspath(target)
 
 
-def open_store(target: str, **options: Any) -> QueuedLog:
+def open_store(target: str | Path, **options: Any) -> QueuedLog:
     """The request log's writer for ``target``, created or upgraded (migrations) and ready;
     ``options`` are the stores' own (retention, batching). Raises ``RequestLogError``."""
-    if not is_dsn(target):
+    if not isinstance(target, str) or not is_dsn(target):
         from sseguard.observe.store import RequestLogStore
 
         return RequestLogStore(target, **options)
@@ -53,9 +54,9 @@ def open_store(target: str, **options: Any) -> QueuedLog:
     return PostgresRequestLog(target, **options)
 
 
-def query(target: str, filters: Filters) -> list[dict[str, Any]]:
+def query(target: str | Path, filters: Filters) -> list[dict[str, Any]]:
     """Matching records of the log at ``target``, newest first (``log_sql.read``)."""
-    if not is_dsn(target):
+    if not isinstance(target, str) or not is_dsn(target):
         from sseguard.observe.store import query as query_file
 
         return query_file(target, filters)
