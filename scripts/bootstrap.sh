@@ -19,21 +19,30 @@ fi
 export PATH="$VENV/bin:$PATH"
 
 # The system tools the whole test suite drives, installed here and not by the tests: Debian's
-# Chromium (browser tests; apt-get as root or with passwordless sudo) and the Node clients with
-# Claude Code's native binary (npm ci, tests/clients/node_env.py). Called by scripts/test.
+# Chromium (browser tests) and PostgreSQL (the request log's tests start a throwaway server of
+# their own from its binaries, tests/postgres.py), with apt-get as root or with passwordless sudo,
+# and the Node clients with Claude Code's native binary (npm ci, tests/clients/node_env.py).
+# Called by scripts/test.
+sseguard_apt_install() {  # PACKAGE WHAT-FOR
+    local sudo=""
+    [ "$(id -u)" = 0 ] || sudo="sudo -n"
+    if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || sudo -n true 2>/dev/null; }; then
+        echo "sseguard: installing $1 for $2 (apt-get, a few minutes)" >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "$1" >&2
+    else
+        echo "sseguard: $2 need $1: apt-get install $1 (scripts/test --quick runs without it)" >&2
+        return 1
+    fi
+}
+
 sseguard_test_tools() {
     if ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
-        local sudo=""
-        [ "$(id -u)" = 0 ] || sudo="sudo -n"
-        if command -v apt-get >/dev/null 2>&1 && { [ -z "$sudo" ] || sudo -n true 2>/dev/null; }; then
-            echo "sseguard: installing Chromium for the browser tests (apt-get, a few minutes)" >&2
-            DEBIAN_FRONTEND=noninteractive $sudo apt-get update -qq >&2
-            DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq chromium >&2
-        else
-            echo "sseguard: the browser tests need Chromium: apt-get install chromium, or put a" \
-                "chromium binary on PATH (scripts/test --quick runs without it)" >&2
-            return 1
-        fi
+        sseguard_apt_install chromium "the browser tests" || return 1
+    fi
+    # Debian keeps initdb and pg_ctl off PATH, in /usr/lib/postgresql/VERSION/bin.
+    if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+        sseguard_apt_install postgresql "the PostgreSQL request log tests" || return 1
     fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         echo "sseguard: the client tests need Node 20+ and npm: apt-get install nodejs npm," \
