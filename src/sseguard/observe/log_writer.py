@@ -16,6 +16,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from typing import TypedDict
 
 from sseguard.observe.record import RequestRecord
 
@@ -34,6 +35,17 @@ PRUNE_CHUNK = 1000
 PRUNE_PASS_ROWS = 10_000
 
 _STOP = None  # the queue's end marker
+
+
+class WriterOptions(TypedDict, total=False):
+    """What a store's constructor passes on to ``QueuedLog`` (retention and batching)."""
+
+    max_age: float | None
+    max_rows: int | None
+    prune_interval: float
+    batch_rows: int
+    flush_interval: float
+    queue_rows: int
 
 
 def in_chunks(delete: Callable[[int], int], *, chunk: int, budget: int) -> tuple[int, bool]:
@@ -60,12 +72,12 @@ class QueuedLog(ABC):
         self,
         name: str,
         *,
-        max_age: float | None,
-        max_rows: int | None,
-        prune_interval: float,
-        batch_rows: int,
-        flush_interval: float,
-        queue_rows: int,
+        max_age: float | None = None,
+        max_rows: int | None = None,
+        prune_interval: float = PRUNE_INTERVAL,
+        batch_rows: int = BATCH_ROWS,
+        flush_interval: float = FLUSH_INTERVAL,
+        queue_rows: int = QUEUE_ROWS,
     ) -> None:
         self.name = name  # for messages: a path, or a DSN without its password
         self.batch_rows = batch_rows

@@ -18,21 +18,21 @@ import time
 from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sseguard.observe import log_sql
 from sseguard.observe.log_sql import Filters, NoRequestLog, RequestLogError, delete_due, insert
 from sseguard.observe.log_writer import (
-    BATCH_ROWS,
-    FLUSH_INTERVAL,
     PRUNE_CHUNK,
-    PRUNE_INTERVAL,
     PRUNE_PASS_ROWS,
-    QUEUE_ROWS,
     QueuedLog,
+    WriterOptions,
     in_chunks,
 )
 from sseguard.observe.record import RequestRecord
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 __all__ = ["Filters", "NoRequestLog", "RequestLogError", "RequestLogStore", "query"]
 
@@ -166,27 +166,9 @@ def _retry_locked(step: Callable[[], T]) -> T:
 class RequestLogStore(QueuedLog):
     """The request log in a SQLite file (``log_writer.QueuedLog`` has the queue and the thread)."""
 
-    def __init__(
-        self,
-        path: str | Path,
-        *,
-        max_age: float | None = None,
-        max_rows: int | None = None,
-        prune_interval: float = PRUNE_INTERVAL,
-        batch_rows: int = BATCH_ROWS,
-        flush_interval: float = FLUSH_INTERVAL,
-        queue_rows: int = QUEUE_ROWS,
-    ) -> None:
+    def __init__(self, path: str | Path, **options: Unpack[WriterOptions]) -> None:
         self.path = Path(path)
-        super().__init__(
-            str(self.path),
-            max_age=max_age,
-            max_rows=max_rows,
-            prune_interval=prune_interval,
-            batch_rows=batch_rows,
-            flush_interval=flush_interval,
-            queue_rows=queue_rows,
-        )
+        super().__init__(str(self.path), **options)
         try:
             create_private_file(self.path)
             self._conn = connect(self.path)

@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Iterable, Sequence
 from functools import lru_cache, partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import IsolationLevel
@@ -36,17 +36,17 @@ from sseguard.observe import log_sql
 from sseguard.observe.log_sql import Filters, NoRequestLog, RequestLogError, Rows
 from sseguard.observe.log_target import without_password
 from sseguard.observe.log_writer import (
-    BATCH_ROWS,
-    FLUSH_INTERVAL,
     LOGGER,
     PRUNE_CHUNK,
-    PRUNE_INTERVAL,
     PRUNE_PASS_ROWS,
-    QUEUE_ROWS,
     QueuedLog,
+    WriterOptions,
     in_chunks,
 )
 from sseguard.observe.record import RequestRecord
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 # Defaults for what the DSN leaves unset: a down server is found out in seconds, not minutes,
 # and the connections are named in pg_stat_activity.
@@ -163,24 +163,11 @@ class PostgresRequestLog(QueuedLog):
         self,
         dsn: str,
         *,
-        max_age: float | None = None,
-        max_rows: int | None = None,
-        prune_interval: float = PRUNE_INTERVAL,
-        batch_rows: int = BATCH_ROWS,
-        flush_interval: float = FLUSH_INTERVAL,
-        queue_rows: int = QUEUE_ROWS,
         retry_max: float = RETRY_MAX,
         close_grace: float = CLOSE_GRACE,
+        **options: Unpack[WriterOptions],
     ) -> None:
-        super().__init__(
-            without_password(dsn),
-            max_age=max_age,
-            max_rows=max_rows,
-            prune_interval=prune_interval,
-            batch_rows=batch_rows,
-            flush_interval=flush_interval,
-            queue_rows=queue_rows,
-        )
+        super().__init__(without_password(dsn), **options)
         self._dsn = dsn
         self.retry_max = retry_max
         self.close_grace = close_grace
