@@ -312,8 +312,8 @@ def probe_command(
     help="The request log: [observe] request_log in the gateway's config, a SQLite file (default: "
     "sseguard-requests.sqlite3 in the state directory, $SSEGUARD_STATE_DIR, else "
     "$XDG_STATE_HOME/sseguard, else ~/.local/state/sseguard, as for sseguard serve) or a "
-    "PostgreSQL database, postgresql://USER@HOST:PORT/DB (the password best from PGPASSWORD "
-    "or ~/.pgpass than on the command line; never printed).",
+    "PostgreSQL database, postgresql://USER@HOST:PORT/DB (give its password through "
+    "PGPASSWORD or ~/.pgpass rather than on the command line; it is never printed).",
 )
 @click.option(
     "--since", metavar="WHEN", help="Only requests since: 10m, 2h, 7d or 2026-11-21T10:00."

@@ -456,8 +456,8 @@ class Server(Model):
 class Observe(Model):
     """Where finished requests are recorded besides /metrics and the stderr log."""
 
-    # A SQLite file (relative: to the working directory); None or "" (TOML has no null) turns it
-    # off. Unset, in the state directory: on by default, and out of the directory served from.
+    # A SQLite file (relative: to the working directory) or a postgresql:// DSN (store_pg); None
+    # or "" (TOML has no null) turns it off. Unset, in the state directory: on by default, and out of the directory served from.
     request_log: str | None = Field(default_factory=default_request_log)
     # Retention, applied by the log's writer: rows older than this many seconds, and beyond this
     # many rows (the oldest written first), are deleted; 0 or null for no bound.
