@@ -19,8 +19,9 @@ fi
 export PATH="$VENV/bin:$PATH"
 
 # The system tools the whole test suite drives, installed here and not by the tests: Debian's
-# Chromium (browser tests) and PostgreSQL (the request log's tests start a throwaway server of
-# their own from its binaries, tests/postgres.py), with apt-get as root or with passwordless sudo,
+# Chromium (browser tests), PostgreSQL (the request log's tests start a throwaway server of
+# their own from its binaries, tests/postgres.py) and redis-server (the shared-state tests start
+# their own, on a free port, nothing persisted), with apt-get as root or with passwordless sudo,
 # and the Node clients with Claude Code's native binary (npm ci, tests/clients/node_env.py).
 # Called by scripts/test.
 sseguard_apt_install() {  # PACKAGE WHAT-FOR
@@ -43,6 +44,9 @@ sseguard_test_tools() {
     # Debian keeps initdb and pg_ctl off PATH, in /usr/lib/postgresql/VERSION/bin.
     if ! command -v pg_ctl >/dev/null 2>&1 && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
         sseguard_apt_install postgresql "the PostgreSQL request log tests" || return 1
+    fi
+    if ! command -v redis-server >/dev/null 2>&1; then
+        sseguard_apt_install redis-server "the shared-state tests" || return 1
     fi
     if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
         echo "sseguard: the client tests need Node 20+ and npm: apt-get install nodejs npm," \

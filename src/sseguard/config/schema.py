@@ -36,6 +36,7 @@ from sseguard.config.rules import (
     origin,
     shown,
 )
+from sseguard.config.teams import Admin, KeySpec, Prices, State
 from sseguard.config.types import Bytes, Flag, Glob, Model, Name, Seconds
 from sseguard.protocol.events import KNOWN_EVENTS, PING
 
@@ -490,6 +491,17 @@ class Config(Model):
     observe: Observe = Field(default_factory=Observe)  # its default log place is read now
     deployments: tuple[Deployment, ...]
     routes: tuple[Route, ...] = ()
+    # Teams (docs/configuration.md): gateway keys, the prices budgets are kept in, the admin
+    # API's key, and the state replicas share.
+    keys: tuple[KeySpec, ...] = ()
+    prices: Prices = Field(default_factory=dict)
+    admin: Admin | None = None
+    state: State = State()
+
+    @property
+    def gateway_keys(self) -> bool:
+        """Clients must present a gateway key: keys are listed, or may be created at runtime."""
+        return bool(self.keys) or self.admin is not None
 
     @cached_property
     def _by_name(self) -> dict[str, Deployment]:
@@ -533,12 +545,40 @@ class Config(Model):
                         f"routes[{i}].{where}: unknown deployment {name!r}"
                         f" (declared: {', '.join(by_name)})"
                     )
+        problems += self._teams_problems()
         if problems:
             raise ValueError("\n".join(problems))
         if not self.routes:
             # Frozen model: the default route is filled in before the instance is handed out.
             object.__setattr__(self, "routes", (Route(deployments=tuple(by_name)),))
         return self
+
+    def _teams_problems(self) -> list[str]:
+        problems: list[str] = []
+        names: set[str] = set()
+        digests: set[str] = set()
+        for i, key in enumerate(self.keys):
+            if key.name in names:
+                problems.append(f"keys[{i}].name: {key.name!r} is declared twice")
+            if key.key_sha256 in digests:
+                problems.append(f"keys[{i}]: the same key as an earlier one")
+            names.add(key.name)
+            digests.add(key.key_sha256)
+            if key.budget_usd is not None and not self.prices:
+                problems.append(f"keys[{i}].budget_usd: needs a price table (prices)")
+        if self.admin is not None and self.admin.key_sha256 in digests:
+            problems.append("admin: the admin key is also a gateway key")
+        if self.gateway_keys:
+            # A passthrough deployment sends the client's key upstream; with gateway keys the key
+            # a client sends is the gateway's and must never leave it.
+            passing = [d.name for d in self.deployments if d.passthrough_key]
+            if passing:
+                problems.append(
+                    f"deployments {', '.join(passing)}: passthrough_key cannot be combined with"
+                    " gateway keys (keys, admin): a client's key is then the gateway's and never"
+                    " goes upstream; give these deployments a key of their own (api_key_env)"
+                )
+        return problems
 
     def route_for(self, model: str) -> Route | None:
         """The first route whose glob matches the client's model name."""

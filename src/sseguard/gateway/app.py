@@ -18,6 +18,7 @@ import orjson
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config, Route
+from sseguard.config.teams import KeySpec
 from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import (
     AddHeaders,
@@ -51,6 +52,11 @@ from sseguard.protocol.repair import Failure
 from sseguard.resilience.breaker import Breakers
 from sseguard.resilience.continuation import ContinuationMemory
 from sseguard.resilience.exchange import ClientRequest, Exchange
+from sseguard.resilience.shared import SharedResilience
+from sseguard.teams.admin import PATH as ADMIN_PATH
+from sseguard.teams.admin import AdminAPI
+from sseguard.teams.gate import Gate, Ticket
+from sseguard.teams.state import open_store
 from sseguard.upstream.client import UpstreamClient
 
 Observer = Callable[[RequestRecord], None]
@@ -65,6 +71,10 @@ EDGES: dict[str, Edge] = {
     "/v1/chat/completions": OpenAIEdge(),
     "/v1/chat/sse": BROWSER,
 }
+# Endpoints that need a gateway key when the config has them (docs/configuration.md, keys).
+KEYED = frozenset({*EDGES, "/v1/messages/count_tokens", "/v1/models"})
+# A gateway key is the gateway's: it goes no further than the door.
+KEY_HEADERS = ("x-api-key", "authorization")
 
 
 class Gateway:
@@ -87,6 +97,19 @@ class Gateway:
             server.cors_origins, answered_hosts(server.host, server.allowed_hosts)
         )
         self.metrics = Metrics()
+        # Teams: keys, limits and budgets, and what replicas share (None/in-process without).
+        self.store = open_store(config.state)
+        self.gate = Gate(config, self.store, self.metrics) if config.gateway_keys else None
+        self.admin = (
+            AdminAPI(config, self.store, self.gate.ring if self.gate else None)
+            if config.admin is not None
+            else None
+        )
+        self._shared = (
+            SharedResilience(self.store, self.breakers, self.continuations)
+            if config.state.redis_url is not None
+            else None
+        )
         # Each finished request's record goes to the metrics and then to these (logs, the log store).
         self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
         # Each route's policies, built once (routes are frozen; their ids are stable).
@@ -161,6 +184,8 @@ class Gateway:
                     return
                 if stop_tracing is not None:
                     self.on_shutdown = (*self.on_shutdown, stop_tracing)
+                if self._shared is not None:
+                    self._shared.start()
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -172,6 +197,9 @@ class Gateway:
                 if self._saving:
                     await asyncio.wait(set(self._saving), timeout=SHUTDOWN_ENDING_TIMEOUT)
                 await self.client.close()
+                if self._shared is not None:
+                    await self._shared.stop()
+                await self.store.close()
                 for close in self.on_shutdown:
                     await asyncio.to_thread(close)
                 await send({"type": "lifespan.shutdown.complete"})
@@ -182,18 +210,32 @@ class Gateway:
         path = scope["path"]
         request_id = rec.request_id
         edge = EDGES.get(path)
+        key: KeySpec | None = None
+        if self.gate is not None and path in KEYED:
+            headers = header_dict(scope)
+            key = await self.gate.authenticate(headers, rec)
+            for name in KEY_HEADERS:
+                headers.pop(name, None)
+            scope = {
+                **scope,
+                "headers": [(k.encode(), v.encode("latin-1")) for k, v in headers.items()],
+            }
         if edge is not None:
             if method == "GET" and edge is BROWSER:
-                await self._browser_get(scope, receive, send, rec)
+                await self._browser_get(scope, receive, send, rec, key)
                 return
             _allow(method, "POST")
-            await self._answer(edge, scope, await self._json_body(receive), receive, send, rec)
+            body = await self._json_body(receive)
+            await self._answer(edge, scope, body, receive, send, rec, key)
         elif path == "/playground":
             _allow(method, "GET")
             await send_json(send, 200, playground_page(), content_type="text/html; charset=utf-8")
         elif path == "/v1/messages/count_tokens":
             _allow(method, "POST")
             body = await self._json_body(receive)
+            if key is not None and self.gate is not None:
+                model = body.get("model")
+                self.gate.permit(key, model if isinstance(model, str) else "")
             status, headers, payload = await count_tokens(
                 self.client,
                 self.config,
@@ -211,6 +253,10 @@ class Gateway:
                 header_dict(scope),
             )
             await send_json(send, status, payload, {**headers, "x-sseguard-request-id": request_id})
+        elif self.admin is not None and (path == ADMIN_PATH or path.startswith(ADMIN_PATH + "/")):
+            sent = await self._json_body(receive) if method == "POST" else None
+            status, payload = await self.admin.handle(method, path, header_dict(scope), sent)
+            await send_json(send, status, payload, {"x-sseguard-request-id": request_id})
         elif path == "/metrics":
             _allow(method, "GET")
             payload = self.metrics.exposition()
@@ -247,7 +293,7 @@ class Gateway:
         return body
 
     async def _browser_get(
-        self, scope: Scope, receive: Receive, send: Send, rec: RequestRecord
+        self, scope: Scope, receive: Receive, send: Send, rec: RequestRecord, key: KeySpec | None
     ) -> None:
         """``EventSource``: parameters in the query. Its automatic reconnection after the stream
         ended carries ``Last-Event-ID``; a 204 is the answer that stops it instead of asking the
@@ -262,7 +308,7 @@ class Gateway:
             params = dict(parse_qsl(query, keep_blank_values=True, strict_parsing=bool(query)))
         except ValueError:
             raise GatewayError(400, "the query string is malformed") from None
-        await self._answer(BROWSER, scope, BROWSER.query(params), receive, send, rec)
+        await self._answer(BROWSER, scope, BROWSER.query(params), receive, send, rec, key)
 
     async def _answer(
         self,
@@ -272,6 +318,7 @@ class Gateway:
         receive: Receive,
         send: Send,
         rec: RequestRecord,
+        key: KeySpec | None = None,
     ) -> None:
         body = edge.request(client_body)
         model: str = body["model"]
@@ -284,6 +331,30 @@ class Gateway:
                 404, f"model: no route of this gateway serves {model!r}", "not_found_error"
             )
         rec.route = route.match
+        ticket: Ticket | None = None
+        if key is not None and self.gate is not None:
+            ticket = await self.gate.admit(key, model, rec)
+        try:
+            await self._exchange(edge, scope, client_body, body, route, receive, send, rec, ticket)
+        finally:
+            if ticket is not None and self.gate is not None:
+                await self.gate.settle(ticket, rec)
+
+    async def _exchange(
+        self,
+        edge: Edge,
+        scope: Scope,
+        client_body: dict[str, Any],
+        body: dict[str, Any],
+        route: Route,
+        receive: Receive,
+        send: Send,
+        rec: RequestRecord,
+        ticket: Ticket | None,
+    ) -> None:
+        """The admitted request, through its route's policies and the exchange."""
+        model: str = body["model"]
+        stream = rec.stream
         chain = self._chains.get(id(route))
         policy: PolicyContext | None = None
         if chain is not None:
@@ -318,7 +389,7 @@ class Gateway:
                 finally:
                     self.metrics.active.dec()
             else:
-                await self._collect(edge, exchange, receive, send, rec, policies)
+                await self._collect(edge, exchange, receive, send, rec, policies, ticket)
         finally:
             if chain is not None and policy is not None:
                 chain.complete(policy)
@@ -424,6 +495,7 @@ class Gateway:
         send: Send,
         rec: RequestRecord,
         policies: tuple[PolicyChain, PolicyContext] | None,
+        ticket: Ticket | None = None,
     ) -> None:
         request_id = rec.request_id
         sink = CollectSink(rec)
@@ -440,6 +512,9 @@ class Gateway:
         payload = edge.answer(message, request_id, rec.client_model)
         if exchange.capture is not None:
             exchange.capture.add_to(exchange.capture.client_bytes, payload)
+        if ticket is not None and self.gate is not None:
+            # Counted before the answer goes out: a client's next request sees this one's spend.
+            await self.gate.settle(ticket, rec)
         await send_json(send, 200, payload, headers)
 
 

@@ -82,7 +82,8 @@ def resolve(options: ServeOptions) -> tuple[Config, str]:
 def open_refusal(config: Config) -> str | None:
     """Why the gateway must not start where it is told to listen, or None.
 
-    sseguard does not authenticate its clients: whoever reaches its address is served, and a
+    Without gateway keys (``keys``, ``admin``) sseguard does not authenticate its clients:
+    whoever reaches its address is served, and a
     deployment with a key of the operator's (not passthrough_key) bills that operator for them.
     On loopback only this machine's users reach it; elsewhere that takes a decision
     (``server.allow_open``), not a default. Judged before listening, so a refused gateway never
@@ -90,7 +91,8 @@ def open_refusal(config: Config) -> str | None:
     """
     server = config.server
     keyed = [d.name for d in config.deployments if d.secrets]
-    if server.allow_open or not keyed or not _reachable_from_elsewhere(server.host):
+    # With gateway keys it does authenticate them: only their holders spend the provider's key.
+    if server.allow_open or config.gateway_keys or not keyed or not _reachable_from_elsewhere(server.host):
         return None
     return (
         f"refusing to listen on {server.host}: sseguard does not authenticate its clients, so "

@@ -109,6 +109,11 @@ MIGRATIONS: tuple[tuple[str | Only, ...], ...] = (
         "CREATE INDEX decisions_policy ON decisions (policy, decision)",
         "CREATE INDEX decisions_decision ON decisions (decision)",
     ),
+    # Gateway keys: which key (by its configured name) each request came with; "" before.
+    (
+        "ALTER TABLE requests ADD COLUMN key_name TEXT NOT NULL DEFAULT ''",
+        "CREATE INDEX requests_key_name ON requests (key_name, started_at)",
+    ),
 )
 
 CREATE_SCHEMA_VERSION = (
@@ -158,6 +163,7 @@ SCALARS = (
     "stop_reason",
     "client_disconnected",
     "parent_id",
+    "key_name",
     "bytes_in",
     "bytes_out",
 )

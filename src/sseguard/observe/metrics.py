@@ -180,6 +180,20 @@ class Metrics:
             buckets=JUDGE_BUCKETS,
             registry=r,
         )
+        self.key_rejections = Counter(
+            "sseguard_key_rejections_total",
+            "Requests refused for their gateway key, by the key's configured name ('-' when "
+            "missing or unknown) and reason.",
+            ["key", "reason"],
+            registry=r,
+        )
+        self.state_unavailable = Counter(
+            "sseguard_state_unavailable_total",
+            "Requests that found the shared state (Redis) unreachable, by what they got: "
+            "served (on_unavailable: open) or refused (closed).",
+            ["on_unavailable"],
+            registry=r,
+        )
         self.active = Gauge(
             "sseguard_active_streams",
             "Streams open to clients right now.",

@@ -53,6 +53,7 @@ class RequestRecord:
     started_at: float = field(default_factory=time.time)  # wall clock, for the log
     route: str = ""
     client_model: str = ""
+    key_name: str = ""  # the gateway key's configured name (never the key), "" without keys
     stream: bool = False
     deployments: list[str] = field(default_factory=list)  # tried, in order, without repeats
     attempts: list[Attempt] = field(default_factory=list)

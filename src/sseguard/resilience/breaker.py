@@ -26,6 +26,10 @@ from dataclasses import dataclass
 
 from sseguard.config.schema import Breaker
 
+# Told each transition (deployment, new state, end of its cooldown or probe wait as
+# ``time.time()``, cooldown): how replicas share breakers (resilience/shared.py).
+Transition = Callable[[str, "State", float, float], None]
+
 
 class State(enum.Enum):
     """What a deployment's breaker lets through."""
@@ -74,6 +78,22 @@ class Breakers:
         self._settings = settings
         self._clock = clock
         self._circuits: dict[str, _Circuit] = {}
+        self.on_transition: Transition | None = None
+
+    def _told(self, name: str, circuit: _Circuit) -> None:
+        if self.on_transition is not None:
+            wall = time.time() + (circuit.until - self._clock())
+            self.on_transition(name, circuit.state, wall, circuit.cooldown)
+
+    def adopt(self, name: str, state: State, until_wall: float, cooldown: float) -> None:
+        """Another replica's transition: this one takes the same state, cooldown and end of the
+        wait (given in wall-clock time, translated to this breaker's clock), telling no one."""
+        circuit = self._circuit(name)
+        circuit.state = state
+        circuit.cooldown = cooldown
+        circuit.until = self._clock() + (until_wall - time.time())
+        if state is State.CLOSED:
+            circuit.failures = 0
 
     def _circuit(self, name: str) -> _Circuit:
         circuit = self._circuits.get(name)
@@ -91,6 +111,7 @@ class Breakers:
         if now < circuit.until:
             return False
         circuit.probe(now)
+        self._told(name, circuit)
         return True
 
     def success(self, name: str) -> None:
@@ -100,6 +121,7 @@ class Breakers:
             circuit.failures = 0
         elif circuit.state is State.HALF_OPEN:
             circuit.close(self._settings.cooldown)
+            self._told(name, circuit)
 
     def failure(self, name: str) -> None:
         """The deployment failed this request, after its retries (see the module docstring)."""
@@ -110,9 +132,11 @@ class Breakers:
             circuit.failures += 1
             if circuit.failures >= self._settings.failure_threshold:
                 circuit.open(self._clock())
+                self._told(name, circuit)
         elif circuit.state is State.HALF_OPEN:
             circuit.cooldown = min(circuit.cooldown * 2, self._settings.max_cooldown)
             circuit.open(self._clock())
+            self._told(name, circuit)
 
     def state(self, name: str) -> State:
         """The breaker's state as last changed: an OPEN breaker past its cooldown stays OPEN
@@ -141,4 +165,5 @@ class Breakers:
         if skipped and not yielded:
             soonest = min(skipped, key=lambda name: self._circuits[name].until)  # first on ties
             self._circuits[soonest].probe(self._clock())
+            self._told(soonest, self._circuits[soonest])
             yield soonest

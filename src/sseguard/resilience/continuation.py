@@ -11,6 +11,7 @@ continuation is a second generation: ``protocol.splice`` checks it before the cl
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Literal
 
 Strategy = Literal["auto", "prefill", "instruct", "off"]
@@ -94,6 +95,12 @@ class ContinuationMemory:
 
     def __init__(self) -> None:
         self._instruct: set[str] = set()
+        # Told each deployment found to refuse or ignore prefill (resilience/shared.py).
+        self.on_learn: Callable[[str], None] | None = None
+
+    def adopt(self, deployment: str) -> None:
+        """Another replica learned that ``deployment`` refuses prefill: instruct it from now on."""
+        self._instruct.add(deployment)
 
     def strategy(self, deployment: str, configured: Strategy) -> Strategy:
         if configured != "auto":
@@ -106,4 +113,6 @@ class ContinuationMemory:
         if configured != "auto" or deployment in self._instruct:
             return False
         self._instruct.add(deployment)
+        if self.on_learn is not None:
+            self.on_learn(deployment)
         return True

@@ -45,6 +45,7 @@ OPENAI_ERROR_TYPE: dict[str, str] = {
     "not_found_error": "not_found_error",
     "request_too_large": "invalid_request_error",
     "rate_limit_error": "rate_limit_error",
+    "billing_error": "insufficient_quota",  # what OpenAI calls a spent quota
     "api_error": "server_error",
     "timeout_error": "timeout",
     "overloaded_error": "server_error",
