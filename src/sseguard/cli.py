@@ -432,5 +432,7 @@ def _fault_id(typed: str) -> str:
 
 
 from sseguard.sim.cli import sim  # noqa: E402  (registered last: commands stay independent)
+from sseguard.teams.cli import keys  # noqa: E402
 
 main.add_command(sim)
+main.add_command(keys)

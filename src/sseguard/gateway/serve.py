@@ -92,7 +92,12 @@ def open_refusal(config: Config) -> str | None:
     server = config.server
     keyed = [d.name for d in config.deployments if d.secrets]
     # With gateway keys it does authenticate them: only their holders spend the provider's key.
-    if server.allow_open or config.gateway_keys or not keyed or not _reachable_from_elsewhere(server.host):
+    if (
+        server.allow_open
+        or config.gateway_keys
+        or not keyed
+        or not _reachable_from_elsewhere(server.host)
+    ):
         return None
     return (
         f"refusing to listen on {server.host}: sseguard does not authenticate its clients, so "
