@@ -30,7 +30,12 @@ FIXTURES = ROOT / "tests" / "fixtures"  # captured upstream streams, see its REA
 
 
 TIERS = ("unit", "processes", "clients")
-_STARTS_PROCESSES = {"processes", "node_env", "browser_env", "redis_server"}  # helper modules that spawn them
+_STARTS_PROCESSES = {
+    "processes",
+    "node_env",
+    "browser_env",
+    "redis_server",
+}  # helper modules that spawn them
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
