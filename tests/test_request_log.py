@@ -117,11 +117,13 @@ def test_a_store_of_the_previous_version_keeps_its_rows_and_gains_the_new_column
     ):
         query(path, Filters())  # read by the new version before any gateway upgraded it
     rec = record("sg_v3", parent_id="sg_v2", decisions=[Decision("tool_judge", "allow", "Bash")])
+    rec.key_name = "team-a"
     write(path, rec)
-    assert versions(path) == [1, 2, 3]
+    assert versions(path) == list(range(1, len(MIGRATIONS) + 1))
     old, new = sorted(query(path, Filters()), key=lambda row: row["started_at"])
     assert old["request_id"] == "sg_v2" and old["billed_input_tokens"] == 7
     assert (old["parent_id"], old["decisions"], old["anomalies"]) == ("", [], {"F02": 1})
+    assert (old["key_name"], new["key_name"]) == ("", "team-a")  # gateway keys: version 4
     assert {k: new[k] for k in rec.as_dict()} == rec.as_dict()
     assert [r["request_id"] for r in query(path, Filters(anomaly="F02"))] == ["sg_v2"]
 
