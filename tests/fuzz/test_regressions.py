@@ -209,3 +209,34 @@ def test_a_browser_gets_the_text_of_a_block_start() -> None:
         if f.startswith(b"event: delta")
     ]
     assert "".join(deltas) == "Hi there"
+
+
+def test_an_index_of_eighty_digits_is_dropped_not_raised() -> None:
+    # Found by repair_bytes under atheris (2026-12-06, 3,549 inputs): orjson reads an 80-digit
+    # number as a float, which spelled an "integer" index no JSON encoder writes back
+    # (TypeError: Integer exceeds 64-bit range).
+    huge = "3" * 80
+    raw = wire(message_start(), text_start(0), text(0, "Hi"), block_stop(0))
+    raw += (
+        f'event: content_block_start\ndata: {{"type":"content_block_start","index":{huge},'.encode()
+    )
+    raw += b'"content_block":{"type":"text","text":""}}\n\n'
+    raw += f'event: content_block_delta\ndata: {{"type":"content_block_delta","index":"{huge}",'.encode()
+    raw += b'"delta":{"type":"text_delta","text":"lost"}}\n\n'
+    raw += wire(message_delta(), MESSAGE_STOP)
+    out, r = repair(raw)
+    assert violations(out, allow_error_end=False) == []
+    assert r.ended and texts(out) == "Hi" and r.anomalies.counts()["F12"] >= 2
+
+
+@pytest.mark.parametrize(("given", "sent"), [(7.5, 20), (-3, 20), (12.0, 12), ("9", 20)])
+def test_a_token_count_that_is_no_count_is_replaced(given: object, sent: int) -> None:
+    # Found by repair_bytes under atheris (2026-12-06, 37,550 inputs): a message_delta whose
+    # output_tokens was 7.5 went out as it came, a count no client's integer field takes.
+    raw = wire(message_start(), text_start(0), text(0, "Hi"), block_stop(0))
+    raw += wire(message_delta(output_tokens=20))  # the last count known
+    raw += wire(message_delta(output_tokens=given), MESSAGE_STOP)
+    out, _ = repair(raw)
+    assert violations(out, allow_error_end=False) == []
+    (last,) = [e for e in out if e.type == "message_delta"]
+    assert last.payload["usage"]["output_tokens"] == sent and type(sent) is int

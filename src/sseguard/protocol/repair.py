@@ -94,10 +94,24 @@ class Failure:
 
 
 def _int_index(value: object) -> int | None:
-    """The block index a string or float index spells, if it spells one."""
-    if type(value) is str and value.isascii() and value.isdigit():
+    """The block index a string or float index spells, if it spells one a stream can have: a
+    number of 80 digits is no block's index (and no JSON encoder writes it back as an integer)."""
+    if type(value) is str and value.isascii() and value.isdigit() and len(value) <= 9:
         return int(value)
-    if type(value) is float and value.is_integer() and value >= 0:
+    if type(value) is float and value.is_integer() and 0 <= value <= _MAX_INDEX:
+        return int(value)
+    return None
+
+
+_MAX_INDEX = 999_999_999  # no stream has more blocks; a larger "index" is garbage, not a number
+
+
+def _count(value: object) -> int | None:
+    """A token count as an integer: an int that is not negative, or a float that spells one
+    (``12.0``); None for anything else (``7.5``, ``-1``, ``"12"``, ``true``)."""
+    if type(value) is int:
+        return value if value >= 0 else None
+    if type(value) is float and value.is_integer() and 0 <= value <= 2**53:
         return int(value)
     return None
 
@@ -565,13 +579,17 @@ class Repairer:
             value = usage.get(key, _MISSING)
             if value is _MISSING and key != "output_tokens":
                 continue
-            if not _is_number(value):
+            count = _count(value)
+            if count is None:
                 last = self.usage.get(key, 0)
                 if value is not _MISSING or key == "output_tokens":
                     self.anomalies.record(
                         "F15", f"message_delta usage.{key} was {_show(value)}; {last} sent"
                     )
                 usage[key] = last
+                changed = True
+            elif count is not value:  # 12.0: the count it spells, as clients type it
+                usage[key] = count
                 changed = True
         self.upstream_usage.update((k, v) for k, v in usage.items() if _is_number(v))
         if self._output_base:
