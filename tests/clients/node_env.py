@@ -120,7 +120,23 @@ def _lock_path() -> Path:
     return Path(tempfile.gettempdir()) / f"sseguard-node-env-{key}.lock"
 
 
-@functools.cache
+def claude_env(home: Path, base_url: str) -> dict[str, str]:
+    """The environment a Claude Code run gets in the tests: only what it needs (no ANTHROPIC_* or
+    CLAUDE_* setting of the caller leaks in), the gateway as its API, an empty home, and nothing
+    sent anywhere but the gateway (no telemetry, no auto-update, no non-essential traffic)."""
+    return {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "LANG": "C.UTF-8",
+        "HOME": str(home),
+        "ANTHROPIC_BASE_URL": base_url,
+        "ANTHROPIC_API_KEY": "sk-test",
+        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+        "DISABLE_TELEMETRY": "1",
+        "DISABLE_AUTOUPDATER": "1",
+        "NO_PROXY": "127.0.0.1,localhost",
+    }
+
+
 def run_script(
     script: str, *args: str, stdin: str, timeout: float
 ) -> subprocess.CompletedProcess[str]:
@@ -138,6 +154,7 @@ def run_script(
     )
 
 
+@functools.cache
 def node_env() -> NodeEnv:
     """Install (if needed) and locate the pinned Node clients. Cached for the session."""
     node = _tool("node")

@@ -26,7 +26,6 @@ none runs past the hang bound.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from node_env import NodeEnv, node_env
+from node_env import NodeEnv, claude_env, node_env
 
 from gateway.test_gateway_sdk import FAILING as NO_ATTEMPT_SUCCEEDS
 from processes import gateway, gateway_config, simulator
@@ -169,18 +168,7 @@ def run_claude(env: NodeEnv, base_url: str, case: Case, tmp: Path) -> Run:
     ]
     if case.expect in ("tool_call", "blocks"):
         cmd += ["--output-format", "stream-json", "--verbose"]
-    # Only what the run needs: no ANTHROPIC_*/CLAUDE_* settings of the caller leak in.
-    run_env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": base_url,
-        "ANTHROPIC_API_KEY": "sk-test",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-    }
+    run_env = claude_env(home, base_url)
     if not case.own_retries:
         run_env["CLAUDE_CODE_MAX_RETRIES"] = "0"
     if not case.thinking:

@@ -13,7 +13,6 @@ the user quotes; its judge rates destructive commands as harmful.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import time
 from collections.abc import Iterator
@@ -24,21 +23,13 @@ from typing import Any
 import anthropic
 import pytest
 from anthropic import beta_tool
-from node_env import NodeEnv, node_env, run_script
+from node_env import NodeEnv, claude_env, node_env, run_script
 
 from processes import Running, running, simulator
+from shell_tool import BASH
 
 HANG_BOUND = 150.0  # wall time per client run: detects hangs only
 SLOW_JUDGE = 26.0  # seconds before the slow judge's verdict starts
-BASH = {
-    "name": "Bash",
-    "description": "Run a shell command.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"command": {"type": "string"}, "description": {"type": "string"}},
-        "required": ["command"],
-    },
-}
 
 
 def config(sim: str) -> str:
@@ -120,18 +111,7 @@ def claude(
         "stream-json",
         "--verbose",
     ]
-    run_env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-        "LANG": "C.UTF-8",
-        "HOME": str(home),
-        "ANTHROPIC_BASE_URL": url,
-        "ANTHROPIC_API_KEY": "sk-test",
-        "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
-        "DISABLE_TELEMETRY": "1",
-        "DISABLE_AUTOUPDATER": "1",
-        "NO_PROXY": "127.0.0.1,localhost",
-        "CLAUDE_CODE_MAX_RETRIES": "0",
-    }
+    run_env = {**claude_env(home, url), "CLAUDE_CODE_MAX_RETRIES": "0"}
     return subprocess.run(
         cmd,
         stdin=subprocess.DEVNULL,

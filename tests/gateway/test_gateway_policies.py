@@ -18,6 +18,7 @@ import orjson
 import pytest
 
 from processes import Running, running, simulator
+from shell_tool import BASH
 from sseguard.protocol.events import Event
 from sseguard.protocol.grammar import violations
 from sseguard.sim import FAKE_ANTHROPIC_KEY, FAKE_AWS_KEY_ID
@@ -25,15 +26,6 @@ from sseguard.sse import SSEDecoder
 
 TIME_BOUND = 60.0  # detects hangs only
 JUDGE_DELAY = 3.0  # the slow judge's answer starts this late (ping_interval is 1 s)
-BASH = {
-    "name": "Bash",
-    "description": "Run a shell command.",
-    "input_schema": {
-        "type": "object",
-        "properties": {"command": {"type": "string"}, "description": {"type": "string"}},
-        "required": ["command"],
-    },
-}
 
 
 def config(sim: str) -> str:

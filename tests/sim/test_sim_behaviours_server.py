@@ -11,21 +11,13 @@ import aiohttp
 import anthropic
 import openai
 
+from shell_tool import BASH
 from sseguard.sim import FAKE_ANTHROPIC_KEY, FAKE_AWS_KEY_ID, Simulator
 from sseguard.sim.agent import DESCRIPTION, LEAD_TEXT
 from sseguard.sim.judge import DANGEROUS, HARMLESS
 
 HANG = 10  # seconds; only to turn a hang into a failure
 DELAY = 1.5
-BASH = {
-    "name": "Bash",
-    "description": "Run a shell command",
-    "input_schema": {
-        "type": "object",
-        "properties": {"command": {"type": "string"}, "description": {"type": "string"}},
-        "required": ["command"],
-    },
-}
 
 
 def client(url: str) -> anthropic.Anthropic:
