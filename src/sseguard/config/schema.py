@@ -433,6 +433,9 @@ class Server(Model):
     port: Annotated[int, Field(strict=True, ge=0, le=65535)] = 8080  # 0: any free port
     workers: Annotated[int, Field(strict=True, ge=1)] = 1
     shutdown_grace: Annotated[float, Field(strict=True, ge=0)] = 30.0
+    # After SIGTERM and before the grace: /readyz answers 503 while everything is still served, so
+    # load balancers that poll it stop sending before the listener closes (gateway/serve.py).
+    drain_delay: Annotated[float, Field(strict=True, ge=0)] = 0.0
     # Web pages on other origins that may call the gateway from a browser (CORS); "*" for any.
     # Every other page's request is refused (gateway/origins.py says why).
     cors_origins: tuple[str, ...] = ()

@@ -85,6 +85,7 @@ class Gateway:
         config: Config,
         observers: Sequence[Observer] = (),
         on_shutdown: Sequence[Callable[[], None]] = (),
+        on_startup: Sequence[Callable[[Gateway], None]] = (),
     ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
@@ -119,7 +120,13 @@ class Gateway:
         )
         # Blocking closes (the log store's flush), run after the streams' endings are recorded.
         self.on_shutdown = tuple(on_shutdown)
+        # Run in the event loop once the server started (serve.py's SIGTERM drain installs itself
+        # there: after the server's own signal handlers, which it defers to).
+        self.on_startup = tuple(on_startup)
         self.ready = False
+        # Set when a stop was asked for and requests are still served: /readyz says 503 so that
+        # load balancers take this instance out before it stops listening.
+        self.draining = False
         # Request tasks with an open stream: at shutdown they get to send their ending first.
         self._streaming: set[asyncio.Task[Any]] = set()
         self._captures: CaptureStore | None = None  # made on the first captured request
@@ -186,6 +193,8 @@ class Gateway:
                     self.on_shutdown = (*self.on_shutdown, stop_tracing)
                 if self._shared is not None:
                     self._shared.start()
+                for start in self.on_startup:
+                    start(self)
                 self.ready = True
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -271,12 +280,12 @@ class Gateway:
         elif path == "/healthz":
             await send_json(send, 200, b'{"status":"ok"}')
         elif path == "/readyz":
-            ready = self.ready
-            await send_json(
-                send,
-                200 if ready else 503,
-                b'{"status":"ready"}' if ready else b'{"status":"starting"}',
-            )
+            if self.draining:
+                await send_json(send, 503, b'{"status":"draining"}')
+            elif self.ready:
+                await send_json(send, 200, b'{"status":"ready"}')
+            else:
+                await send_json(send, 503, b'{"status":"starting"}')
         else:
             raise GatewayError(404, f"sseguard has no endpoint {method} {path}", "not_found_error")
 

@@ -6,14 +6,19 @@ real Anthropic API), else the built-in simulator so that the command works on a 
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import os
+import signal
 import socket
 import sys
 import tempfile
 from dataclasses import asdict, dataclass
+from types import FrameType
 
 import orjson
+import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 from sseguard.config import Config, load_config
 from sseguard.config.rules import default_request_log
@@ -125,21 +130,66 @@ def app_factory() -> Gateway:
     config, _ = resolve(options)
     stop_logs = log_to_stderr()
     observe = config.observe
+    delay = config.server.drain_delay
+    on_startup = [lambda gateway: drain_on_sigterm(gateway, delay)] if delay > 0 else []
     if observe.request_log is None:
         handoff = Handoff([log_requests])
-        return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs])
+        return Gateway(
+            config,
+            observers=[handoff],
+            on_shutdown=[handoff.flush, stop_logs],
+            on_startup=on_startup,
+        )
     store = open_store(
         observe.request_log,
         max_age=observe.request_log_max_age,
         max_rows=observe.request_log_max_rows,
     )
     handoff = Handoff([log_requests, store.observe])
-    return Gateway(config, observers=[handoff], on_shutdown=[handoff.flush, stop_logs, store.close])
+    return Gateway(
+        config,
+        observers=[handoff],
+        on_shutdown=[handoff.flush, stop_logs, store.close],
+        on_startup=on_startup,
+    )
+
+
+def drain_on_sigterm(gateway: Gateway, delay: float) -> None:
+    """Put ``delay`` seconds of draining between SIGTERM and the server's shutdown.
+
+    A load balancer learns that an instance is going away by polling its readiness; if the
+    listener closed at the signal, requests it sends meanwhile would fail. So the first SIGTERM
+    only marks the gateway draining (``/readyz`` answers 503, everything else is served as
+    before), and the server's own handler, which stops listening and gives open streams
+    ``shutdown_grace``, runs ``delay`` seconds later, or at once on a second SIGTERM (an operator
+    who will not wait). SIGINT (Ctrl-C) is left to the server: no delay at a terminal.
+
+    Called in the event loop at startup, after uvicorn installed its handlers, so the one it had
+    for SIGTERM is the one deferred to; none there (an app not run by ``serve``) leaves it alone.
+    """
+    stop = signal.getsignal(signal.SIGTERM)
+    if not callable(stop):
+        return
+    loop = asyncio.get_running_loop()
+    pending: list[asyncio.TimerHandle] = []
+
+    def begin(sig: int, frame: FrameType | None) -> None:
+        if not gateway.draining:
+            gateway.draining = True
+            pending.append(loop.call_later(delay, stop, sig, frame))
+            return
+        for timer in pending:
+            timer.cancel()
+        stop(sig, frame)
+
+    def on_sigterm(sig: int, frame: FrameType | None) -> None:
+        # A signal handler may run between any two steps of the loop: only hand over to it.
+        loop.call_soon_threadsafe(begin, sig, None)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
 
 
 def serve(options: ServeOptions) -> None:
-    import uvicorn
-
     stop_simulator = None
     if not (options.config_path or options.upstream or os.environ.get("ANTHROPIC_API_KEY")):
         # One simulator for all workers, in a thread of this process: it is the upstream here.
@@ -175,9 +225,10 @@ def serve(options: ServeOptions) -> None:
             f"sseguard: cannot listen on {server.host}:{server.port}: {exc.strerror or exc} "
             "(choose another with --port, or --port 0 for any free one)"
         ) from None
-    # uvicorn wraps a passed fd as a Unix socket, so the event loop never turns Nagle off for the
-    # connections it accepts; small event writes then wait for the client's delayed ACK (up to
-    # 40 ms each). Accepted sockets inherit the option from the listener on Linux.
+    # Nagle off for every accepted connection, whatever the event loop does with a socket handed
+    # to it (uvicorn wraps a passed fd as a Unix socket, and then never turns it off): small
+    # event writes would wait for the client's delayed ACK (up to 40 ms each). Accepted sockets
+    # inherit the option from the listener on Linux.
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     host, port = sock.getsockname()[:2]
     url = f"http://{host}:{port}"
@@ -196,10 +247,9 @@ def serve(options: ServeOptions) -> None:
     if server.workers > 1 and "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
         # Each worker writes its metrics to files here; /metrics in any worker adds them all up.
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="sseguard-metrics-")
-    uvicorn.run(
+    uv_config = uvicorn.Config(
         "sseguard.gateway.serve:app_factory",
         factory=True,
-        fd=sock.fileno(),
         workers=server.workers,
         loop="uvloop",
         http="httptools",
@@ -211,5 +261,51 @@ def serve(options: ServeOptions) -> None:
         timeout_graceful_shutdown=int(server.shutdown_grace),
         timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
-    if stop_simulator is not None:
-        stop_simulator()
+    # uvicorn.run(fd=...) would duplicate the listening socket and close only its copy at
+    # shutdown: this process's copy kept the port listening, so new connections were queued and
+    # never answered until the process exited, instead of refused at once (a load balancer fails
+    # over on a refusal; a queued request just hangs). Handing over the socket itself, it is
+    # closed when the drain ends; with workers, the supervisor closes its own copy once it
+    # signalled them, and the port stops listening when the last worker closes its.
+    try:
+        if server.workers > 1:
+            _Supervisor(uv_config, sockets=[sock]).run()
+        else:
+            uv_config.load_app()
+            uv_server = uvicorn.Server(uv_config)
+            uv_server.run(sockets=[sock])
+            if not uv_server.started:
+                raise SystemExit(3)  # as uvicorn.run: the app or its startup failed (logged)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+        if stop_simulator is not None:
+            stop_simulator()
+
+
+class _Supervisor(Multiprocess):
+    """uvicorn's worker supervisor, letting go of the listening socket as soon as it has signalled
+    the workers to stop (see ``serve``): the port keeps listening through their drain delay, on
+    their copies, and stops with the last of them."""
+
+    def terminate_all(self) -> None:
+        super().terminate_all()
+        for sock in self.sockets:
+            sock.close()
+
+    def join_all(self) -> None:
+        """Wait for the workers as uvicorn does, but pass on the signals that come meanwhile (its
+        own wait leaves them queued): a second SIGTERM ends the workers' drain delay, SIGINT
+        hurries them as it would a single process."""
+        while True:
+            for sig in tuple(self.signal_queue):
+                self.signal_queue.remove(sig)
+                if sig in (signal.SIGTERM, signal.SIGINT):
+                    for worker in self.processes:
+                        if worker.process.is_alive() and worker.pid is not None:
+                            os.kill(worker.pid, sig)
+            alive = [w.process for w in self.processes if w.process.is_alive()]
+            if not alive:
+                return
+            alive[0].join(0.2)  # wakes as soon as it ends; 0.2 s only bounds a signal's wait
