@@ -54,7 +54,8 @@ HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
 STOPSIGNAL SIGTERM
 # The config comes from $SSEGUARD_CONFIG. 0.0.0.0 because a container's loopback is its own, and
 # sseguard refuses to listen there while a deployment sends a key of the operator's and nothing
-# authenticates clients: append `--allow-open` (`docker run ... sseguard --allow-open`) only when
-# nothing but trusted clients reach this port (docs/deploy.md).
+# authenticates clients: give clients gateway keys (`keys:` in the config), or append
+# `--allow-open` (`docker run ... sseguard --allow-open`) only when nothing but trusted clients
+# reach this port (docs/deploy.md).
 ENTRYPOINT ["sseguard", "serve", "--host", "0.0.0.0", "--port", "8080"]
 CMD []

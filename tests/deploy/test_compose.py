@@ -3,18 +3,17 @@ consistently, and the gateway's config is one sseguard loads."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import pytest
 import yaml
 from deploy_files import DEPLOY, ROOT, gateway_status, read_dockerfile
 
 from sseguard.cli import main
-from sseguard.config import Config, load_config
+from sseguard.config import load_config
 from sseguard.gateway.app import SHUTDOWN_ENDING_TIMEOUT
 from sseguard.gateway.serve import open_refusal
+from sseguard.observe.log_target import is_dsn
 
 COMPOSE = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
@@ -22,10 +21,6 @@ GATEWAYS = ["gateway-1", "gateway-2"]
 RAW_CONFIG = yaml.safe_load((DEPLOY / "sseguard.yaml").read_text())
 RUNTIME = read_dockerfile(ROOT / "Dockerfile").stages[-1]
 PORT = RUNTIME.last("EXPOSE")
-# What the gateway's config uses that an sseguard without shared state and the PostgreSQL log
-# does not know, or would take for a file name: (section, option).
-PENDING = [("state", None), ("observe", "request_log")]
-HAS_SHARED_STATE = "state" in Config.model_fields
 
 
 def _mounts(service: dict[str, Any]) -> dict[str, str]:
@@ -35,21 +30,6 @@ def _mounts(service: dict[str, Any]) -> dict[str, str]:
         host, container, *_ = volume.split(":")
         out[container] = host
     return out
-
-
-def _today(tmp_path: Path) -> Path:
-    raw = {
-        section: dict(values) for section, values in RAW_CONFIG.items() if isinstance(values, dict)
-    }
-    raw |= {k: v for k, v in RAW_CONFIG.items() if not isinstance(v, dict)}
-    for section, option in PENDING:
-        if option is None:
-            raw.pop(section)
-        else:
-            raw[section].pop(option)
-    path = tmp_path / "sseguard.yaml"
-    path.write_text(yaml.safe_dump(raw))
-    return path
 
 
 def test_the_stack_has_its_services_and_every_mounted_file_exists() -> None:
@@ -94,14 +74,14 @@ def test_the_load_balancer_and_prometheus_reach_both_replicas() -> None:
     assert SERVICES["lb"]["ports"] == [f"127.0.0.1:8080:{PORT}"]
 
 
-def test_the_upstream_is_the_simulator_service_and_no_key_is_needed(tmp_path: Path) -> None:
+def test_the_upstream_is_the_simulator_service_and_no_key_is_needed() -> None:
     sim = SERVICES["sim"]["entrypoint"]
     assert sim[:2] == ["sseguard", "sim"]
     options = {o for p in main.commands["sim"].params for o in p.opts}  # type: ignore[attr-defined]
     assert {w for w in sim if w.startswith("--")} <= options
     (deployment,) = RAW_CONFIG["deployments"]
     assert urlsplit(deployment["base_url"]).netloc == f"sim:{sim[sim.index('--port') + 1]}"
-    config = load_config(_today(tmp_path)).with_server(host="0.0.0.0", port=8080)
+    config = load_config(DEPLOY / "sseguard.yaml").with_server(host="0.0.0.0", port=8080)
     assert open_refusal(config) is None  # no key of anyone's: the image's 0.0.0.0 is allowed
 
 
@@ -117,22 +97,11 @@ def test_the_shared_state_and_the_request_log_name_the_stack_s_services() -> Non
         assert SERVICES[name]["environment"]["PGPASSWORD"] == postgres["POSTGRES_PASSWORD"]
 
 
-def test_the_config_loads_today_but_for_shared_state_and_the_postgresql_log(
-    tmp_path: Path,
-) -> None:
-    config = load_config(_today(tmp_path))
+def test_the_whole_config_loads_with_shared_state_and_the_postgresql_log() -> None:
+    config = load_config(DEPLOY / "sseguard.yaml")
     assert config.server.drain_delay == RAW_CONFIG["server"]["drain_delay"]
     assert [d.name for d in config.deployments] == ["simulator"]
-
-
-@pytest.mark.xfail(
-    not HAS_SHARED_STATE,
-    reason="state.redis_url is not an option of this sseguard yet (shared state)",
-    strict=True,
-)
-def test_the_whole_config_loads() -> None:
-    """Starts passing when shared state lands, and then the mark must go (strict): from then on
-    this, not the test above, is the one that matters."""
-    config: Any = load_config(DEPLOY / "sseguard.yaml")
+    assert config.state.redis_url is not None
     assert config.state.redis_url.get_secret_value() == RAW_CONFIG["state"]["redis_url"]
     assert config.observe.request_log == RAW_CONFIG["observe"]["request_log"]
+    assert is_dsn(config.observe.request_log)  # a PostgreSQL log, not a file of that name
