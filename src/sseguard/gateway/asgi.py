@@ -174,6 +174,8 @@ class StreamSink:
             gaps.total += gap
             if gaps.values is not None:
                 gaps.values.append(gap)
+            if rec.max_gap is None or gap > rec.max_gap:
+                rec.max_gap = gap
         else:
             rec.mark_first_event()
         self._last_events = now

@@ -10,6 +10,7 @@ retention by row count reads, is an identity column of that name in PostgreSQL.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, Protocol
@@ -114,6 +115,22 @@ MIGRATIONS: tuple[tuple[str | Only, ...], ...] = (
         "ALTER TABLE requests ADD COLUMN key_name TEXT NOT NULL DEFAULT ''",
         "CREATE INDEX requests_key_name ON requests (key_name, started_at)",
     ),
+    # The dashboard (issue 22): each stream's longest wait between two events, charted per
+    # deployment. Its pages go newest first with ties broken by id (a keyset, not an OFFSET that
+    # reads every row it skips); a request's judge calls are found by their parent, which only
+    # they have, so the index holds those rows alone. The per-deployment aggregates read one
+    # covering index and never the rows themselves (measured in SQLite on 100,000 requests:
+    # 1.2 s through the old index's row look-ups, 0.09 s so); it and the keyset index serve
+    # everything the two indexes they replace did.
+    (
+        "ALTER TABLE requests ADD COLUMN max_gap DOUBLE PRECISION",
+        "DROP INDEX requests_started_at",
+        "CREATE INDEX requests_started_id ON requests (started_at, request_id)",
+        "DROP INDEX requests_deployment",
+        "CREATE INDEX requests_deployment_stats ON requests (deployment, started_at, request_id,"
+        " outcome, resumes, ttft, max_gap, deployments)",
+        "CREATE INDEX requests_parent ON requests (parent_id) WHERE parent_id <> ''",
+    ),
 )
 
 CREATE_SCHEMA_VERSION = (
@@ -152,6 +169,7 @@ SCALARS = (
     "ttft",
     "duration",
     "events_out",
+    "max_gap",
     "input_tokens",
     "output_tokens",
     "cache_creation_input_tokens",
@@ -234,6 +252,12 @@ class Filters:
     policy: str | None = None  # with a decision by this policy (its name in the route's list)
     decision: str | None = None  # with a decision of this kind (block, mask...); by ``policy``
     limit: int = 50
+    until: float | None = None  # epoch seconds, exclusive
+    # A page's keyset: only rows older than this (started_at, request_id), as the last row of
+    # the page before gave it; None for the newest.
+    before: tuple[float, str] | None = None
+    routed: bool = False  # only requests a route served: model calls, not /metrics or /healthz
+    parent: str | None = None  # only the calls made for this request (a judge's)
 
 
 def insert(db: Executor, batch: list[RequestRecord]) -> None:
@@ -290,13 +314,7 @@ def read(db: Executor, filters: Filters, name: str) -> list[dict[str, Any]]:
     """Matching records, newest first, as ``RequestRecord.as_dict()`` plus ``deployment``. Run
     in one read transaction: retention running meanwhile cannot part rows from their decisions.
     ``name`` (a path, a DSN without its password) is for the messages."""
-    version = db.execute(SELECT_VERSION).fetchone()[0] or 0
-    if version < len(MIGRATIONS):
-        # The columns asked for are not there yet: say why rather than "no such column".
-        raise RequestLogError(
-            f"{name}: written by an older sseguard (schema version {version}, this one reads"
-            f" {len(MIGRATIONS)}); `sseguard serve` upgrades it when it next opens it"
-        )
+    check_version(db, name)
     sql, args = _select(filters)
     records = [_record(row) for row in db.execute(sql, args).fetchall()]
     decisions = _decisions(db, [rec["request_id"] for rec in records])
@@ -305,16 +323,36 @@ def read(db: Executor, filters: Filters, name: str) -> list[dict[str, Any]]:
     return records
 
 
+def check_version(db: Executor, name: str) -> None:
+    """Refuse a log whose schema lacks what this sseguard reads."""
+    version = db.execute(SELECT_VERSION).fetchone()[0] or 0
+    if version < len(MIGRATIONS):
+        # The columns asked for are not there yet: say why rather than "no such column".
+        raise RequestLogError(
+            f"{name}: written by an older sseguard (schema version {version}, this one reads"
+            f" {len(MIGRATIONS)}); `sseguard serve` upgrades it when it next opens it"
+        )
+
+
 def _select(filters: Filters) -> tuple[str, list[Any]]:
     conditions = (
         ("started_at >= ?", filters.since),
+        ("started_at < ?", filters.until),
         ("status = ?", filters.status),
         ("deployment = ?", filters.deployment),
         ("outcome = ?", filters.outcome),
+        ("parent_id = ?", filters.parent),
         ("request_id IN (SELECT request_id FROM anomalies WHERE fault = ?)", filters.anomaly),
     )
     where = [clause for clause, value in conditions if value is not None]
     args: list[Any] = [value for _, value in conditions if value is not None]
+    if filters.parent is not None:
+        where.append("parent_id <> ''")  # lets the planner take the partial index
+    if filters.routed:
+        where.append("route <> ''")
+    if filters.before is not None:
+        where.append("(started_at, request_id) < (?, ?)")  # row values: one index range
+        args += list(filters.before)
     # --policy and --decision together ask for one decision of both: "tool_judge blocked".
     decided = [
         (f"{column} = ?", value)
@@ -354,3 +392,154 @@ def _decisions(db: Executor, request_ids: list[str]) -> dict[str, list[dict[str,
         for request_id, *values in db.execute(sql, ids):
             out.setdefault(request_id, []).append(dict(zip(DECISION_FIELDS, values, strict=True)))
     return out
+
+
+def find(db: Executor, request_id: str, name: str) -> dict[str, Any] | None:
+    """One record by its id, with its decisions; None when the log does not hold it."""
+    check_version(db, name)
+    row = db.execute(
+        f"SELECT {', '.join(COLUMNS)} FROM requests WHERE request_id = ?", (request_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    rec = _record(row)
+    rec["decisions"] = _decisions(db, [request_id]).get(request_id, [])
+    return rec
+
+
+# Aggregates for the dashboard: one row per deployment (at most MAX_DEPLOYMENTS) or per time
+# slice (at most MAX_BUCKETS), whatever the number of requests in the range. A request's
+# deployment is the one it tried last; one that reached none (no route, refused before) is in no
+# deployment's row. Counts are exact. Percentiles (nearest rank) are over at most SAMPLE_ROWS
+# values per query: all of them when the range holds no more, else the requests whose random id
+# falls below a threshold, a uniform sample read from the covering index alone. SQLite's window
+# functions took 0.9 s for exact ones over 100,000 rows; the sample takes tens of milliseconds.
+MAX_DEPLOYMENTS = 100
+MAX_BUCKETS = 240
+SAMPLE_ROWS = 20_000
+ID_PREFIX = "sg_"  # then 20 random hex digits (gateway/app.py): the sample's key
+# Deployment names cannot hold a comma (config: [A-Za-z0-9][A-Za-z0-9._-]*), so the JSON list of
+# those tried has one exactly when there were several: the request fell back. (No LIKE: its
+# '%' would be a placeholder to psycopg.)
+FELL_BACK = "LENGTH(deployments) > LENGTH(REPLACE(deployments, ',', ''))"
+_COUNTS = (
+    "COUNT(*), SUM(CASE WHEN outcome = 'error' THEN 1 ELSE 0 END),"
+    " SUM(CASE WHEN resumes > 0 THEN 1 ELSE 0 END),"
+    f" SUM(CASE WHEN {FELL_BACK} THEN 1 ELSE 0 END)"
+)
+_COUNT_NAMES = ("requests", "errors", "resumed", "fell_back")
+_RANGE = "deployment = ? AND started_at >= ? AND started_at < ?"
+_DEPLOYMENTS = (
+    # Each distinct name by one index seek, not a scan of every row (a loose index scan).
+    "WITH RECURSIVE d(name) AS (SELECT MIN(deployment) FROM requests UNION ALL"
+    " SELECT (SELECT MIN(deployment) FROM requests WHERE deployment > d.name) FROM d"
+    " WHERE d.name IS NOT NULL) SELECT name FROM d WHERE name IS NOT NULL LIMIT ?"
+)
+_FAULTS = (
+    "SELECT a.fault, SUM(a.count), COUNT(*) FROM requests r"
+    " JOIN anomalies a ON a.request_id = r.request_id"
+    " WHERE r.deployment = ? AND r.started_at >= ? AND r.started_at < ?"
+    " GROUP BY a.fault ORDER BY a.fault"
+)
+
+
+def percentile(values: Sequence[float], p: float) -> float | None:
+    """The nearest-rank percentile of sorted ``values``: the one at rank ceil(p * n)."""
+    if not values:
+        return None
+    return values[max(0, math.ceil(p * len(values)) - 1)]
+
+
+def _sample_clause(rows: int) -> tuple[str, tuple[Any, ...]]:
+    """The condition that keeps about SAMPLE_ROWS of ``rows`` requests, by their random ids."""
+    if rows <= SAMPLE_ROWS:
+        return "", ()
+    share = int(SAMPLE_ROWS / rows * 16**6)
+    return " AND request_id < ?", (f"{ID_PREFIX}{share:06x}",)
+
+
+def _spread(values: list[tuple[float | None, float | None]]) -> dict[str, float | None]:
+    """TTFT and longest-gap p50/p99 of (ttft, max_gap) pairs."""
+    out: dict[str, float | None] = {}
+    for index, name in enumerate(("ttft", "gap")):
+        column = sorted(x for v in values if (x := v[index]) is not None)
+        out[f"{name}_p50"] = percentile(column, 0.5)
+        out[f"{name}_p99"] = percentile(column, 0.99)
+    return out
+
+
+def summary(db: Executor, since: float, until: float, name: str) -> list[dict[str, Any]]:
+    """Per deployment over [since, until): requests, errors, resumed and fallen-back requests,
+    anomalies by fault ID (occurrences and requests), TTFT and longest-gap p50/p99; busiest
+    first."""
+    check_version(db, name)
+    out: list[dict[str, Any]] = []
+    for (deployment,) in db.execute(_DEPLOYMENTS, (MAX_DEPLOYMENTS,)).fetchall():
+        args = (deployment, since, until)
+        row = db.execute(f"SELECT {_COUNTS} FROM requests WHERE {_RANGE}", args).fetchone()
+        if not row[0]:
+            continue
+        rec: dict[str, Any] = {
+            "deployment": deployment,
+            **dict(zip(_COUNT_NAMES, (int(v or 0) for v in row), strict=True)),
+        }
+        sample, extra = _sample_clause(row[0])
+        values = db.execute(
+            f"SELECT ttft, max_gap FROM requests WHERE {_RANGE}{sample} LIMIT ?",
+            (*args, *extra, SAMPLE_ROWS),
+        ).fetchall()
+        rec.update(_spread(values))
+        rec["anomalies"] = {
+            fault: {"count": int(count), "requests": int(requests)}
+            for fault, count, requests in db.execute(_FAULTS, args)
+        }
+        out.append(rec)
+    out.sort(key=lambda rec: (-rec["requests"], rec["deployment"]))
+    return out
+
+
+def series(
+    db: Executor, deployment: str, since: float, until: float, buckets: int, name: str
+) -> list[dict[str, Any]]:
+    """One deployment over [since, until) in ``buckets`` equal slices (at most MAX_BUCKETS):
+    each non-empty slice's start ``t``, counts, anomalies, and TTFT and longest-gap p50/p99."""
+    check_version(db, name)
+    buckets = max(1, min(buckets, MAX_BUCKETS))
+    width = max((until - since) / buckets, 1e-3)
+    # The slice number, floor((started_at - since) / width), never negative. CAST truncates in
+    # SQLite and rounds in PostgreSQL: one less where it went above is the floor in both.
+    x = f"((started_at - {float(since)!r}) / {float(width)!r})"
+    slot = f"(CAST({x} AS INTEGER) - CASE WHEN CAST({x} AS INTEGER) > {x} THEN 1 ELSE 0 END)"
+    args = (deployment, since, until)
+    out: dict[int, dict[str, Any]] = {}
+    total = 0
+    for row in db.execute(
+        f"SELECT {slot}, {_COUNTS} FROM requests WHERE {_RANGE} GROUP BY {slot}", args
+    ):
+        counts = [int(v or 0) for v in row[1:]]
+        total += counts[0]
+        out[int(row[0])] = {
+            "t": since + int(row[0]) * width,
+            **dict(zip(_COUNT_NAMES, counts, strict=True)),
+            "anomalies": 0,
+        }
+    sample, extra = _sample_clause(total)
+    values: dict[int, list[tuple[float | None, float | None]]] = {}
+    for index, ttft, gap in db.execute(
+        f"SELECT {slot}, ttft, max_gap FROM requests WHERE {_RANGE}{sample} LIMIT ?",
+        (*args, *extra, SAMPLE_ROWS),
+    ):
+        values.setdefault(int(index), []).append((ttft, gap))
+    anomalies = db.execute(
+        f"SELECT {slot}, SUM(a.count) FROM requests r"
+        " JOIN anomalies a ON a.request_id = r.request_id"
+        " WHERE r.deployment = ? AND r.started_at >= ? AND r.started_at < ?"
+        f" GROUP BY {slot}",
+        args,
+    )
+    for index, count in anomalies:
+        if int(index) in out:
+            out[int(index)]["anomalies"] = int(count)
+    for index, rec in out.items():
+        rec.update(_spread(values.get(index, [])))
+    return [out[index] for index in sorted(out) if index < buckets]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -65,6 +66,37 @@ def query(target: str | Path, filters: Filters) -> list[dict[str, Any]]:
     except ImportError as exc:
         raise _driver_missing(exc) from None
     return query_database(target, filters)
+
+
+def find(target: str | Path, request_id: str) -> dict[str, Any] | None:
+    """One record of the log at ``target`` by its id (``log_sql.find``)."""
+    return _reader(target).find(target, request_id)  # type: ignore[no-any-return]
+
+
+def deployment_summary(target: str | Path, since: float, until: float) -> list[dict[str, Any]]:
+    """Per deployment over [since, until) in the log at ``target`` (``log_sql.summary``)."""
+    return _reader(target).deployment_summary(target, since, until)  # type: ignore[no-any-return]
+
+
+def deployment_series(
+    target: str | Path, deployment: str, since: float, until: float, buckets: int
+) -> list[dict[str, Any]]:
+    """One deployment in time slices, from the log at ``target`` (``log_sql.series``)."""
+    reader = _reader(target)
+    return reader.deployment_series(target, deployment, since, until, buckets)  # type: ignore[no-any-return]
+
+
+def _reader(target: str | Path) -> ModuleType:
+    """The store module that reads ``target``: ``store`` for a file, ``store_pg`` for a DSN."""
+    if not isinstance(target, str) or not is_dsn(target):
+        from sseguard.observe import store
+
+        return store
+    try:
+        from sseguard.observe import store_pg
+    except ImportError as exc:
+        raise _driver_missing(exc) from None
+    return store_pg
 
 
 def _driver_missing(exc: ImportError) -> RequestLogError:

@@ -62,6 +62,9 @@ class RequestRecord:
     ttft: float | None = None  # seconds to the first event sent to the client
     duration: float = 0.0
     events_out: int = 0
+    # The longest wait between two event writes to a streaming client (pings are no events):
+    # what a client or proxy with a read timeout lived through (F21, F22); None without two writes.
+    max_gap: float | None = None
     input_tokens: int = 0
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0

@@ -216,6 +216,31 @@ class RequestLogStore(QueuedLog):
 
 def query(path: str | Path, filters: Filters) -> list[dict[str, Any]]:
     """Matching records, newest first, as ``RequestRecord.as_dict()`` plus ``deployment``."""
+    return _reading(path, lambda conn, name: log_sql.read(conn, filters, name))
+
+
+def find(path: str | Path, request_id: str) -> dict[str, Any] | None:
+    """One record by its id (``log_sql.find``)."""
+    return _reading(path, lambda conn, name: log_sql.find(conn, request_id, name))
+
+
+def deployment_summary(path: str | Path, since: float, until: float) -> list[dict[str, Any]]:
+    """Per deployment over [since, until) (``log_sql.summary``)."""
+    return _reading(path, lambda conn, name: log_sql.summary(conn, since, until, name))
+
+
+def deployment_series(
+    path: str | Path, deployment: str, since: float, until: float, buckets: int
+) -> list[dict[str, Any]]:
+    """One deployment over [since, until) in time slices (``log_sql.series``)."""
+    return _reading(
+        path, lambda conn, name: log_sql.series(conn, deployment, since, until, buckets, name)
+    )
+
+
+def _reading(path: str | Path, read: Callable[[sqlite3.Connection, str], T]) -> T:
+    """``read`` in one read transaction (retention running meanwhile cannot part rows from
+    their anomalies or decisions) on the file at ``path``."""
     path = Path(path)
     if not path.is_file():
         raise NoRequestLog(f"no request log at {path.resolve()}")
@@ -225,7 +250,7 @@ def query(path: str | Path, filters: Filters) -> list[dict[str, Any]]:
         raise RequestLogError(f"{path}: {exc}") from None
     try:
         conn.execute("BEGIN")
-        return log_sql.read(conn, filters, str(path))
+        return read(conn, str(path))
     except sqlite3.DatabaseError as exc:
         raise RequestLogError(f"{path}: not a sseguard request log ({exc})") from None
     finally:

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import lru_cache, partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import psycopg
 from psycopg import IsolationLevel
@@ -59,6 +59,7 @@ CONNECT_DEFAULTS = {
     "tcp_user_timeout": "30000",  # ms a write may go unacknowledged before the connection fails
     "application_name": "sseguard",
 }
+T = TypeVar("T")
 # Advisory lock keys ("sseguard" in ASCII, then a step number): arbitrary, held only by sseguard.
 MIGRATION_LOCK = 0x7373_6775_6172_6401
 RETENTION_LOCK = 0x7373_6775_6172_6402
@@ -291,6 +292,28 @@ class PostgresRequestLog(QueuedLog):
 
 def query(dsn: str, filters: Filters) -> list[dict[str, Any]]:
     """``log_sql.read`` in one read-only, repeatable-read transaction."""
+    return _reading(dsn, lambda db, name: log_sql.read(db, filters, name))
+
+
+def find(dsn: str, request_id: str) -> dict[str, Any] | None:
+    return _reading(dsn, lambda db, name: log_sql.find(db, request_id, name))
+
+
+def deployment_summary(dsn: str, since: float, until: float) -> list[dict[str, Any]]:
+    return _reading(dsn, lambda db, name: log_sql.summary(db, since, until, name))
+
+
+def deployment_series(
+    dsn: str, deployment: str, since: float, until: float, buckets: int
+) -> list[dict[str, Any]]:
+    return _reading(
+        dsn, lambda db, name: log_sql.series(db, deployment, since, until, buckets, name)
+    )
+
+
+def _reading(dsn: str, read: Callable[[Native, str], T]) -> T:
+    """``read`` in one read-only, repeatable-read transaction: retention running meanwhile
+    cannot part rows from their anomalies or decisions."""
     name = without_password(dsn)
     try:
         conn = connect(dsn, autocommit=False)
@@ -299,7 +322,7 @@ def query(dsn: str, filters: Filters) -> list[dict[str, Any]]:
     try:
         conn.isolation_level = IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        return log_sql.read(Native(conn.cursor()), filters, name)
+        return read(Native(conn.cursor()), name)
     except psycopg.errors.UndefinedTable:
         raise NoRequestLog(
             f"no request log in {name} (no schema_version table): `sseguard serve` creates it"
