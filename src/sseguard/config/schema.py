@@ -483,6 +483,28 @@ class Observe(Model):
         return value or None  # 0 and null both mean no bound
 
 
+class Dashboard(Model):
+    """``GET /dashboard`` (dashboard/access.py says who may see it): on by default, for
+    loopback clients only unless ``token_env`` names a variable whose value it then requires."""
+
+    enabled: Flag = True
+    token_env: str | None = None
+    token: SecretStr | None = Field(default=None, exclude=True)  # read from token_env at load
+
+    @model_validator(mode="before")
+    @classmethod
+    def _token_from_env(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "token" in data:
+            raise ValueError("token: give token_env: NAME, the variable that holds it")
+        name = data.get("token_env") if isinstance(data, dict) else None
+        if isinstance(name, str):
+            try:
+                data = {**data, "token": SecretStr(env_var(name))}
+            except ValueError as exc:
+                raise ValueError(f"token_env: {exc}") from None
+        return data
+
+
 class Config(Model):
     """The whole configuration. Build with ``load_config`` or the constructors below."""
 
@@ -492,6 +514,7 @@ class Config(Model):
     breaker: Breaker = Breaker()
     limits: Limits = Limits()
     observe: Observe = Field(default_factory=Observe)  # its default log place is read now
+    dashboard: Dashboard = Dashboard()
     deployments: tuple[Deployment, ...]
     routes: tuple[Route, ...] = ()
     # Teams (docs/configuration.md): gateway keys, the prices budgets are kept in, the admin

@@ -19,6 +19,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 from sseguard.config import Config, Route
 from sseguard.config.teams import KeySpec
+from sseguard.dashboard.routes import Dashboard, is_dashboard
 from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import (
     AddHeaders,
@@ -111,8 +112,14 @@ class Gateway:
             if config.state.redis_url is not None
             else None
         )
-        # Each finished request's record goes to the metrics and then to these (logs, the log store).
-        self.observers: tuple[Observer, ...] = (self.metrics.observe, *observers)
+        self.dashboard = Dashboard(config, self.origins)
+        # Each finished request's record goes to the metrics, the dashboard's live view and then
+        # to these (logs, the log store).
+        self.observers: tuple[Observer, ...] = (
+            self.metrics.observe,
+            self.dashboard.live.publish,
+            *observers,
+        )
         # Each route's policies, built once (routes are frozen; their ids are stable).
         self._chains = {id(route): chain_for(route) for route in config.routes}
         self._side_calls = SideCalls(
@@ -137,6 +144,9 @@ class Gateway:
             await self._lifespan(receive, send)
             return
         if scope["type"] != "http":
+            return
+        if is_dashboard(scope["path"]):  # no model traffic: no record (dashboard/routes.py)
+            await self.dashboard(scope, receive, send)
             return
         rec = RequestRecord(f"sg_{os.urandom(10).hex()}", scope["path"])  # uuid4 costs more
         edge = EDGES.get(scope["path"], ANTHROPIC)
