@@ -21,7 +21,7 @@ async function ready(page, view) {
 }
 
 async function shoot(page, name) {
-  if (mode === "screenshots") await page.screenshot({ path: `${dir}/${name}.png`, fullPage: true });
+  if (mode === "screenshots") await page.screenshot({ path: `${dir}/${name}.png` }); // the first screen: what a reader needs
 }
 
 async function ask(prompt) {

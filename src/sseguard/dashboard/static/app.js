@@ -239,7 +239,7 @@ async function deployment(name) {
   const body = el("tbody");
   for (const [id, n] of faults) {
     const entry = state.faults[id] || {};
-    body.append(el("tr", { "data-fault": id }, el("td", {}, el("span", { class: "chip" }, id)), el("td", { class: "num" }, n.count), el("td", { class: "num" }, n.requests), el("td", {}, entry.name || ""), el("td", {}, prose(entry.does))));
+    body.append(el("tr", { "data-fault": id }, el("td", {}, el("span", { class: "chip" }, id)), el("td", { class: "num" }, n.count), el("td", { class: "num" }, n.requests), el("td", {}, prose(entry.name)), el("td", {}, prose(entry.does))));
   }
   if (!faults.length) body.append(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "None in this range.")));
   table.append(body);
@@ -326,7 +326,14 @@ function keyValues(pairs) {
 
 async function request(id) {
   setView("request");
-  const data = await getJSON(`${API}/requests/${encodeURIComponent(id)}`);
+  // A request opened from the live view as it finished may not be written yet: the request
+  // log writes in batches (within a second) and captures are saved after the response.
+  let data = null;
+  for (let tries = 0; tries < 12; tries++) {
+    data = await getJSON(`${API}/requests/${encodeURIComponent(id)}`).catch((error) => (tries < 11 ? null : Promise.reject(error)));
+    if (data && data.record) break;
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
   const rec = data.record;
   main.append(el("h1", {}, "Request ", el("code", {}, id)));
   if (rec) {
@@ -354,7 +361,7 @@ async function request(id) {
     const body = el("tbody");
     for (const fid of ids) {
       const entry = data.faults[fid] || {};
-      body.append(el("tr", { "data-fault": fid }, el("td", {}, el("span", { class: "chip" }, fid)), el("td", { class: "num" }, rec.anomalies[fid]), el("td", {}, entry.name || ""), el("td", {}, prose(entry.arrives)), el("td", {}, prose(entry.does))));
+      body.append(el("tr", { "data-fault": fid }, el("td", {}, el("span", { class: "chip" }, fid)), el("td", { class: "num" }, rec.anomalies[fid]), el("td", {}, prose(entry.name)), el("td", {}, prose(entry.arrives)), el("td", {}, prose(entry.does))));
     }
     if (!ids.length) body.append(el("tr", {}, el("td", { colSpan: 5, class: "muted" }, "None: the stream arrived well-formed.")));
     main.append(el("table", { id: "anomalies" }, el("thead", {}, el("tr", {}, ["ID", "count", "name", "what arrives", "what sseguard does"].map((h) => el("th", {}, h)))), body));
