@@ -237,7 +237,8 @@ def serve(options: ServeOptions) -> None:
         f"  upstream: {what}\n"
         f"  use it:   ANTHROPIC_BASE_URL={url} claude   (or any Anthropic SDK with base_url set)\n"
         f"            OpenAI SDKs: base_url {url}/v1   browsers: {url}/playground"
-        f"{log_line}",
+        f"{log_line}"
+        f"{f'{chr(10)}  dashboard: {url}/dashboard' if config.dashboard.enabled else ''}",
         file=sys.stderr,
         flush=True,
     )
