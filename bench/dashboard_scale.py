@@ -23,8 +23,9 @@ from pathlib import Path
 import orjson
 
 from dashboard_env import drive, gateway
+from sseguard.observe.log_sql import INSERT_ANOMALY, INSERT_REQUEST, _row
 from sseguard.observe.record import Attempt, RequestRecord
-from sseguard.observe.store import INSERT_ANOMALY, INSERT_REQUEST, _row, connect, migrate
+from sseguard.observe.store import connect, migrate
 
 DEPLOYMENTS = ["east", "west", "north", "local"]
 FAULTS = ["F02", "F15", "F16", "F17", "F18", "F20", "F21"]

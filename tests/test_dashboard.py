@@ -18,6 +18,7 @@ from sseguard.dashboard import catalogue
 from sseguard.dashboard.live import QUEUE_EVENTS, Live
 from sseguard.dashboard.routes import STATIC, asset
 from sseguard.gateway.app import Gateway
+from sseguard.observe.log_target import open_store
 from sseguard.observe.record import Attempt, Decision, RequestRecord
 from sseguard.observe.store import RequestLogStore
 
@@ -305,3 +306,24 @@ def test_the_packaged_catalogue_is_docs_faults_md() -> None:
     packaged = ROOT / "src" / "sseguard" / "dashboard" / "faults.json"
     assert packaged.read_text(encoding="utf-8") == catalogue.render(table)
     assert table["F02"]["name"] == "Glued events" and "F23b" in table
+
+
+def test_a_postgresql_request_log_serves_the_same_answers(tmp_path: Path, pg_dsn: str) -> None:
+    """observe.request_log as a DSN: the dashboard reads through the same queries."""
+    store = open_store(pg_dsn)
+    store.observe([record(1, anomalies={"F02": 2}), record(2, outcome="error", status=529)])
+    store.close()
+    config = make_config(tmp_path)
+    config = config.model_copy(
+        update={"observe": config.observe.model_copy(update={"request_log": pg_dsn})}
+    )
+    app = Gateway(config)
+    (sim,) = call(app, "/dashboard/api/deployments", NOW_RANGE).json()["deployments"]
+    assert (sim["requests"], sim["errors"]) == (2, 1)
+    assert sim["anomalies"]["F02"] == {"count": 2, "requests": 1}
+    page = call(app, "/dashboard/api/requests", f"{NOW_RANGE}&limit=1").json()
+    assert len(page["requests"]) == 1 and page["next"]
+    series = call(app, "/dashboard/api/series", f"{NOW_RANGE}&deployment=sim").json()
+    assert sum(p["requests"] for p in series["points"]) == 2
+    detail = call(app, f"/dashboard/api/requests/sg_{1:020x}").json()
+    assert detail["faults"]["F02"]["name"] == "Glued events"

@@ -1,9 +1,9 @@
 """The dashboard's JSON answers: parameters read and bounded, the store's query functions called,
 the results shaped for the page (fault IDs explained by the catalogue).
 
-No SQL here: the store owns the schema (observe/store.py), and another store with the same
-functions can stand in for it. Every function is blocking (SQLite, files): the routes call them
-off the event loop.
+No SQL here: the request log owns its schema and statements (observe/log_sql.py), and
+``log_target`` picks the store that reads the log, a SQLite file or a PostgreSQL database. Every
+function is blocking (a database, files): the routes call them off the event loop.
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import orjson
 
 from sseguard.dashboard.captures import find_capture, read_capture
 from sseguard.dashboard.catalogue import faults
-from sseguard.observe import store
+from sseguard.observe import log_target
+from sseguard.observe.log_sql import MAX_BUCKETS, Filters
 
 RANGES = {"15m": 900, "1h": 3600, "6h": 6 * 3600, "24h": 86400, "7d": 7 * 86400, "14d": 14 * 86400}
 DEFAULT_RANGE = "1h"
@@ -46,20 +47,20 @@ def time_range(params: dict[str, str], now: float | None = None) -> tuple[float,
     return since, until
 
 
-def deployments(log: Path, params: dict[str, str]) -> dict[str, Any]:
+def deployments(log: str, params: dict[str, str]) -> dict[str, Any]:
     since, until = time_range(params)
-    rows = store.deployment_summary(log, since, until)
+    rows = log_target.deployment_summary(log, since, until)
     return {"since": since, "until": until, "deployments": rows, "faults": _named(rows)}
 
 
-def series(log: Path, params: dict[str, str]) -> dict[str, Any]:
+def series(log: str, params: dict[str, str]) -> dict[str, Any]:
     since, until = time_range(params)
     deployment = params.get("deployment")
     if not deployment:
         raise BadParameter("deployment: required")
     buckets = int(_number(params, "buckets", BUCKETS_DEFAULT))
-    buckets = max(1, min(buckets, store.MAX_BUCKETS))
-    points = store.deployment_series(log, deployment, since, until, buckets)
+    buckets = max(1, min(buckets, MAX_BUCKETS))
+    points = log_target.deployment_series(log, deployment, since, until, buckets)
     return {
         "since": since,
         "until": until,
@@ -69,12 +70,12 @@ def series(log: Path, params: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def requests(log: Path, params: dict[str, str]) -> dict[str, Any]:
+def requests(log: str, params: dict[str, str]) -> dict[str, Any]:
     """A page of requests, newest first; ``next`` is the cursor of the page after, or None."""
     since, until = time_range(params)
     limit = int(_number(params, "limit", PAGE_DEFAULT))
     limit = max(1, min(limit, PAGE_MAX))
-    filters = store.Filters(
+    filters = Filters(
         since=since,
         until=until,
         deployment=params.get("deployment") or None,
@@ -84,7 +85,7 @@ def requests(log: Path, params: dict[str, str]) -> dict[str, Any]:
         before=_cursor(params["cursor"]) if params.get("cursor") else None,
         limit=limit + 1,  # one more says whether there is a next page
     )
-    rows = store.query(log, filters)
+    rows = log_target.query(log, filters)
     page = rows[:limit]
     after = None
     if len(rows) > limit:
@@ -95,15 +96,15 @@ def requests(log: Path, params: dict[str, str]) -> dict[str, Any]:
     return {"requests": [_row(rec) for rec in page], "next": after}
 
 
-def request(log: Path | None, captures: Path, request_id: str) -> dict[str, Any] | None:
+def request(log: str | None, captures: Path, request_id: str) -> dict[str, Any] | None:
     """One request in full: the record, its judge calls, the catalogue text of every fault it
     names, and whether a capture was kept."""
-    rec = store.find(log, request_id) if log is not None else None
+    rec = log_target.find(log, request_id) if log is not None else None
     folder = find_capture(captures, request_id)
     if rec is None and folder is None:
         return None
     calls = (
-        [_row(r) for r in store.query(log, store.Filters(parent=request_id, limit=PAGE_MAX))]
+        [_row(r) for r in log_target.query(log, Filters(parent=request_id, limit=PAGE_MAX))]
         if log is not None and rec is not None
         else []
     )

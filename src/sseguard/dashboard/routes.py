@@ -28,7 +28,7 @@ from sseguard.dashboard.live import Live
 from sseguard.errors import GatewayError
 from sseguard.gateway.asgi import Receive, Scope, Send
 from sseguard.gateway.origins import Origins
-from sseguard.observe.store import RequestLogError
+from sseguard.observe.log_sql import RequestLogError
 
 LOGGER = logging.getLogger("sseguard.dashboard")
 PREFIX = "/dashboard"
@@ -68,8 +68,7 @@ class Dashboard:
         self.enabled = settings.enabled
         self._token = settings.token.get_secret_value() if settings.token is not None else None
         self._origins = origins
-        log = config.observe.request_log
-        self.log = Path(log) if log is not None else None
+        self.log = config.observe.request_log  # a SQLite file's path or a PostgreSQL DSN
         self.captures = Path(config.observe.capture_dir)
         self.live = Live()
 
