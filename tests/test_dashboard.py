@@ -14,6 +14,7 @@ import orjson
 import pytest
 
 from sseguard.config import Config
+from sseguard.config.teams import key_digest
 from sseguard.dashboard import catalogue
 from sseguard.dashboard.live import QUEUE_EVENTS, Live
 from sseguard.dashboard.routes import STATIC, asset
@@ -327,3 +328,38 @@ def test_a_postgresql_request_log_serves_the_same_answers(tmp_path: Path, pg_dsn
     assert sum(p["requests"] for p in series["points"]) == 2
     detail = call(app, f"/dashboard/api/requests/sg_{1:020x}").json()
     assert detail["faults"]["F02"]["name"] == "Glued events"
+
+
+def test_behind_the_admin_key_when_there_is_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With ``admin:`` configured the dashboard asks everyone for the admin key (or its own
+    token), as the admin API does; a gateway key for models is no admin key."""
+    monkeypatch.setenv("SIM_KEY", "sk-upstream")
+    config = Config.model_validate(
+        {
+            "deployments": [
+                {
+                    "name": "sim",
+                    "kind": "anthropic-compatible",
+                    "base_url": "http://127.0.0.1:9",
+                    "api_key_env": "SIM_KEY",
+                }
+            ],
+            "observe": {"request_log": str(tmp_path / "log.sqlite3")},
+            "admin": {"key_sha256": key_digest("sg-admin-secret")},
+            "keys": [{"name": "team", "key_sha256": key_digest("sg-team-key")}],
+        }
+    )
+    app = Gateway(config)
+    assert call(app, "/dashboard/api/faults").status == 401  # loopback too
+    admin = {"x-api-key": "sg-admin-secret"}
+    assert call(app, "/dashboard/api/faults", client="192.0.2.7", headers=admin).status == 200
+    bearer = {"authorization": "Bearer sg-admin-secret"}
+    assert call(app, "/dashboard/api/faults", headers=bearer).status == 200
+    team = {"x-api-key": "sg-team-key"}
+    assert call(app, "/dashboard/api/faults", headers=team).status == 401
+    signed = call(app, "/dashboard", "token=sg-admin-secret")
+    assert signed.status == 303
+    jar = {"cookie": signed.headers["set-cookie"].split(";")[0]}
+    assert call(app, "/dashboard", client="192.0.2.7", headers=jar).status == 200

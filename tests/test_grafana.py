@@ -32,6 +32,8 @@ def exposed() -> set[str]:
     tally = metrics.tally()
     tally.add(0.01)
     metrics.add_gaps(tally)
+    metrics.key_rejections.labels("team-a", "rpm").inc()  # the gate counts these itself
+    metrics.state_unavailable.labels("open").inc()
     text = metrics.exposition().decode()
     return {s.name for family in text_string_to_metric_families(text) for s in family.samples}
 
@@ -67,7 +69,8 @@ def test_every_query_names_only_metrics_the_gateway_exposes() -> None:
     asked |= {n for v in dashboard["templating"]["list"] for n in METRIC.findall(str(v))}
     assert asked - names == set()
     # Every family of metrics.py is on the wall: requests, ttft, duration, gaps, faults, retries,
-    # fallbacks, mid-stream outcomes, active streams, policy decisions and judge time, tokens.
+    # fallbacks, mid-stream outcomes, active streams, policy decisions and judge time, tokens,
+    # key rejections and the shared state's outages.
     families = {re.sub(r"_(bucket|sum|count|total|created)$", "", n) for n in names}
     shown = {re.sub(r"_(bucket|sum|count|total)$", "", n) for n in asked}
     assert families - shown == set()

@@ -9,7 +9,6 @@ the live view they would otherwise feed.
 from __future__ import annotations
 
 import asyncio
-import hmac
 import logging
 from collections.abc import Callable
 from functools import cache
@@ -22,7 +21,7 @@ import orjson
 
 from sseguard.config import Config
 from sseguard.dashboard import queries
-from sseguard.dashboard.access import COOKIE, refusal
+from sseguard.dashboard.access import COOKIE, accepted, refusal
 from sseguard.dashboard.catalogue import faults
 from sseguard.dashboard.live import Live
 from sseguard.errors import GatewayError
@@ -67,6 +66,7 @@ class Dashboard:
         settings = config.dashboard
         self.enabled = settings.enabled
         self._token = settings.token.get_secret_value() if settings.token is not None else None
+        self._admin = config.admin.key_sha256 if config.admin is not None else None
         self._origins = origins
         self.log = config.observe.request_log  # a SQLite file's path or a PostgreSQL DSN
         self.captures = Path(config.observe.capture_dir)
@@ -86,10 +86,11 @@ class Dashboard:
             await _json(send, 405, _error("the dashboard is read-only: use GET"))
             return
         params = dict(parse_qsl(scope["query_string"].decode("latin-1")))
-        if path in (PREFIX, PREFIX + "/") and "token" in params and self._token is not None:
+        secured = self._token is not None or self._admin is not None
+        if path in (PREFIX, PREFIX + "/") and "token" in params and secured:
             await self._sign_in(params["token"], send)
             return
-        refused = refusal(scope, self._token)
+        refused = refusal(scope, self._token, self._admin)
         if refused is not None:
             await _json(send, refused[0], _error(refused[1]))
             return
@@ -150,10 +151,10 @@ class Dashboard:
         await _json(send, 200, orjson.dumps(result), [(b"cache-control", b"no-store")])
 
     async def _sign_in(self, given: str, send: Send) -> None:
-        """``/dashboard?token=...``: the token becomes a cookie for this path (the page's own
-        requests and its EventSource carry it) and leaves the address bar."""
-        assert self._token is not None
-        if not hmac.compare_digest(given.encode(), self._token.encode()):
+        """``/dashboard?token=...`` (the dashboard token or the admin key): it becomes a cookie
+        for this path (the page's own requests and its EventSource carry it) and leaves the
+        address bar."""
+        if not accepted(given, self._token, self._admin):
             await _json(send, 401, _error("wrong dashboard token"))
             return
         cookie = f"{COOKIE}={given}; Path={PREFIX}; HttpOnly; SameSite=Strict"
