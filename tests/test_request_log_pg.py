@@ -199,8 +199,11 @@ def test_rows_are_held_while_the_database_is_away_and_written_when_it_is_back(
             log.observe([record(f"sg_away_{i}")])
         wait_for(lambda: "cannot be reached" in caplog.text)
         assert log.written == 1
+        health = log.health()  # what /readyz shows, without taking the gateway out
+        assert health is not None and health.startswith("the database has been unreachable")
         outage.start()
         wait_for(lambda: log.written == 21)
+        assert log.health() is None
         log.close()
     assert log.dropped == 0
     assert count(pg_dsn) == 21

@@ -298,9 +298,21 @@ def test_redis_down_fails_open_or_closed_as_configured_and_recovers(world: World
         assert c.status_code == 503
         assert "Redis" in c.json()["error"]["message"]
         assert admin("GET", world.a.url).status_code == 503
+        # Readiness: the replica that fails closed leaves rotation; the open one stays in and
+        # names what it is missing.
+        closed_ready = request("GET", world.closed.url, "/readyz")
+        assert closed_ready.status_code == 503
+        assert closed_ready.json()["checks"]["redis"].startswith("Redis")
+        open_ready = request("GET", world.a.url, "/readyz")
+        assert open_ready.status_code == 200 and open_ready.json()["checks"]["redis"] != "ok"
     finally:
         world.redis.start()
     until(lambda: ask(world.closed.url, KEYS["plain"]).status_code == 200, "closed recovers")
+    ready = until(
+        lambda: (r := request("GET", world.closed.url, "/readyz")).status_code == 200 and r,
+        "closed is ready again",
+    )
+    assert ready.json() == {"status": "ready", "checks": {"redis": "ok"}}
     # Limits are kept again: the open replicas count into Redis once more.
     created = until(
         lambda: (

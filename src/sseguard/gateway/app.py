@@ -39,6 +39,7 @@ from sseguard.gateway.edges import AnthropicEdge, BrowserEdge, Edge, Framing, Op
 from sseguard.gateway.models import list_models
 from sseguard.gateway.origins import Origins, answered_hosts, preflight
 from sseguard.gateway.playground import playground_page
+from sseguard.gateway.readiness import Check, readiness
 from sseguard.gateway.side_calls import SideCalls
 from sseguard.gateway.tokens import count_tokens
 from sseguard.observe import tracing
@@ -57,7 +58,7 @@ from sseguard.resilience.shared import SharedResilience
 from sseguard.teams.admin import PATH as ADMIN_PATH
 from sseguard.teams.admin import AdminAPI
 from sseguard.teams.gate import Gate, Ticket
-from sseguard.teams.state import open_store
+from sseguard.teams.state import Unavailable, open_store
 from sseguard.upstream.client import UpstreamClient
 
 Observer = Callable[[RequestRecord], None]
@@ -87,6 +88,7 @@ class Gateway:
         observers: Sequence[Observer] = (),
         on_shutdown: Sequence[Callable[[], None]] = (),
         on_startup: Sequence[Callable[[Gateway], None]] = (),
+        checks: Sequence[Check] = (),
     ) -> None:
         self.config = config
         self.client = UpstreamClient(connect_timeout=config.timeouts.connect)
@@ -101,6 +103,12 @@ class Gateway:
         self.metrics = Metrics()
         # Teams: keys, limits and budgets, and what replicas share (None/in-process without).
         self.store = open_store(config.state)
+        # What /readyz looks at besides starting and draining: the shared state when there is
+        # one (503 only if requests fail closed without it), and what the host adds (the log).
+        self.checks: tuple[Check, ...] = tuple(checks)
+        if config.state.redis_url is not None:
+            closed = config.state.on_unavailable == "closed"
+            self.checks = (Check("redis", self._reach_state, blocking=closed), *self.checks)
         self.gate = Gate(config, self.store, self.metrics) if config.gateway_keys else None
         self.admin = (
             AdminAPI(config, self.store, self.gate.ring if self.gate else None)
@@ -290,14 +298,18 @@ class Gateway:
         elif path == "/healthz":
             await send_json(send, 200, b'{"status":"ok"}')
         elif path == "/readyz":
-            if self.draining:
-                await send_json(send, 503, b'{"status":"draining"}')
-            elif self.ready:
-                await send_json(send, 200, b'{"status":"ready"}')
-            else:
-                await send_json(send, 503, b'{"status":"starting"}')
+            state = "draining" if self.draining else "ready" if self.ready else "starting"
+            status, payload = await readiness(state, self.checks)
+            await send_json(send, status, payload)
         else:
             raise GatewayError(404, f"sseguard has no endpoint {method} {path}", "not_found_error")
+
+    async def _reach_state(self) -> str | None:
+        try:
+            await self.store.ping()
+        except Unavailable as exc:
+            return str(exc)
+        return None
 
     async def _json_body(self, receive: Receive) -> dict[str, Any]:
         raw = await read_body(receive, self.config.limits.max_request_bytes)

@@ -24,6 +24,7 @@ from sseguard.config import Config, load_config
 from sseguard.config.rules import default_request_log
 from sseguard.gateway.app import Gateway
 from sseguard.gateway.direct import check_server
+from sseguard.gateway.readiness import Check
 from sseguard.observe.handoff import Handoff
 from sseguard.observe.log import log_requests, log_to_stderr
 from sseguard.observe.log_sql import RequestLogError
@@ -146,11 +147,16 @@ def app_factory() -> Gateway:
         max_rows=observe.request_log_max_rows,
     )
     handoff = Handoff([log_requests, store.observe])
+
+    async def reach_log() -> str | None:
+        return store.health()
+
     return Gateway(
         config,
         observers=[handoff],
         on_shutdown=[handoff.flush, stop_logs, store.close],
         on_startup=on_startup,
+        checks=[Check("request_log", reach_log, blocking=False)],
     )
 
 

@@ -111,6 +111,10 @@ class QueuedLog(ABC):
         """Records that will never be written."""
         return self.rejected + self.failed
 
+    def health(self) -> str | None:
+        """None while records reach the database; otherwise why not (readiness shows it)."""
+        return None
+
     @property
     def waiting(self) -> int:
         """Rows enqueued and not yet taken by the writer (approximate off the loop's thread)."""

@@ -258,6 +258,12 @@ class PostgresRequestLog(QueuedLog):
     def _past_grace(self) -> bool:
         return self._give_up_at is not None and time.monotonic() >= self._give_up_at
 
+    def health(self) -> str | None:
+        down = self._down_since
+        if down is None:
+            return None
+        return f"the database has been unreachable for {time.monotonic() - down:.0f} s"
+
     def _backoff(self, delay: float) -> None:
         if self._give_up_at is not None:
             delay = min(delay, max(0.0, self._give_up_at - time.monotonic()))

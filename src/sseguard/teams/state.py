@@ -59,6 +59,10 @@ class StateStore(Protocol):
 
     async def close(self) -> None: ...
 
+    async def ping(self) -> None:
+        """Reach the backend once (readiness); ``Unavailable`` when it cannot be reached."""
+        ...
+
 
 class MemoryState:
     """This process's state: exact and immediate, shared by nothing else (each worker of
@@ -103,6 +107,9 @@ class MemoryState:
         return None
 
     async def close(self) -> None:
+        return None
+
+    async def ping(self) -> None:  # this process's memory is always there
         return None
 
 
