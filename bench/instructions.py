@@ -20,6 +20,7 @@ leaves it the time it needs, so the stream keeps one event per read.
 from __future__ import annotations
 
 import argparse
+import atexit
 import json
 import re
 import shutil
@@ -47,6 +48,8 @@ VARIANTS = {
     "sseguard-bare": "the same gateway with no per-request observer (bench/harness/bare_gateway.py)",
     "sseguard-noop": "sseguard-bare with a noop policy on its route: the policy layer's own cost",
     "sseguard-redact": "sseguard-bare with the redact policy (default patterns) on its route",
+    "sseguard-keys": "sseguard-bare requiring a gateway key, its limits and budget kept in a "
+    "redis-server started for it",
     "relay-floor": "decode -> repair -> encode on bare protocol callbacks (bench/harness/relay_floor.py)",
     "nginx": "nginx with proxy_buffering off: what a plain reverse proxy costs",
 }
@@ -66,6 +69,23 @@ def ensure_valgrind() -> str:
         return found
     apt_install("valgrind", log)
     return shutil.which("valgrind") or "valgrind"
+
+
+def start_redis(workdir: Path) -> str:
+    """A redis-server for the keys variant (nothing persisted; ends with this script); its URL."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        sys.exit("the sseguard-keys variant needs redis-server (apt-get install redis-server)")
+    port = free_port()
+    proc = subprocess.Popen(
+        [binary, "--bind", "127.0.0.1", "--port", str(port), "--dir", str(workdir),
+         "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    atexit.register(proc.terminate)
+    _wait_port(port, proc, 30)
+    return f"redis://127.0.0.1:{port}/0"
 
 
 def control(*args: str) -> None:
@@ -91,6 +111,9 @@ def measure(name: str, upstream: Process, workdir: Path, streams: int) -> dict[s
     elif name in ("sseguard-noop", "sseguard-redact"):
         cmd, _, _ = target_command("sseguard-bare", upstream, workdir, port)
         cmd += ["--policy", name.removeprefix("sseguard-")]
+    elif name == "sseguard-keys":
+        cmd, _, _ = target_command("sseguard-bare", upstream, workdir, port)
+        cmd += ["--keys-redis", start_redis(workdir)]
     else:
         cmd, _, _ = target_command(name, upstream, workdir, port)
     out_dir = workdir / name

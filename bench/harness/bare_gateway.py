@@ -33,6 +33,12 @@ def main(argv: list[str] | None = None) -> None:
         help="put this policy on the route (repeatable, in order): what the policy layer costs",
     )
     parser.add_argument(
+        "--keys-redis",
+        metavar="URL",
+        help="require the gateway key the load client sends (sk-bench), with every limit and a "
+        "budget kept in the Redis at URL: what gateway keys cost",
+    )
+    parser.add_argument(
         "--keep-metrics",
         action="store_true",
         help="keep the Prometheus metrics (the record's one observer that is not a log)",
@@ -45,7 +51,11 @@ def main(argv: list[str] | None = None) -> None:
     from sseguard.config import Config
     from sseguard.gateway.app import Gateway
 
-    config = Config.single_upstream(args.upstream, None)
+    config = (
+        _with_keys(args.upstream, args.keys_redis)
+        if args.keys_redis
+        else Config.single_upstream(args.upstream, None)
+    )
     if args.policy:
         route = config.routes[0].model_copy(
             update={"policies": tuple(_spec(name) for name in args.policy)}
@@ -75,6 +85,28 @@ def main(argv: list[str] | None = None) -> None:
         proxy_headers=False,
         log_level="warning",
     )
+
+
+def _with_keys(upstream: str, redis_url: str) -> Any:
+    """One deployment with the operator's key, and the load client's key with limits set high
+    enough never to refuse (every counter still counts) and a price so spend is kept too."""
+    from sseguard.config import Config
+
+    big = 10**9
+    return Config.model_validate(
+        {
+            "deployments": [
+                {"name": "upstream", "base_url": upstream, "kind": "anthropic-compatible",
+                 "api_key": "sk-operator"},
+            ],
+            "keys": [
+                {"name": "bench", "key": "sk-bench", "rpm": big, "tpm": big,
+                 "max_streams": 100_000, "budget_usd": 1_000_000},
+            ],
+            "prices": {"*": {"input": 1.0, "output": 1.0}},
+            "state": {"redis_url": redis_url},
+        }
+    )  # fmt: skip
 
 
 def _spec(name: str) -> Any:
