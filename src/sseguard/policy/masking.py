@@ -224,10 +224,13 @@ class StreamMasker:
     """
 
     __slots__ = (
+        "_any_match",
+        "_any_partial",
         "_context",
         "_held",
         "_lookbehind",
         "_masks",
+        "_max_reach",
         "_region",
         "_rules",
         "masked",
@@ -240,6 +243,12 @@ class StreamMasker:
         parts = [p for rule in self._rules for p in _parts(rule)]
         self._lookbehind = max((p.lookbehind for p in parts), default=0)
         self.max_held: int = max((p.reach - 1 for p in parts), default=0)
+        # Every rule's opener, and every opener's partial, as one regex each: one search tells a
+        # delta no rule can touch from eight (None when a rule's groups make them uncombinable).
+        openers = [_opener(rule) for rule in self._rules]
+        self._any_match = _combined([p.regex for p in openers])
+        self._any_partial = _combined([p.partial for p in openers])
+        self._max_reach = max((p.reach for p in openers), default=1)
         self.masked: list[str] = []
         self._context = ""  # the original text just before the held part, for lookbehinds
         self._held = ""
@@ -288,6 +297,12 @@ class StreamMasker:
                     return pos
                 self._region = None
                 continue
+            if self._any_match is not None and self._any_match.search(buf, pos) is None:
+                # No rule matches from here on: what the loop below would decide with nothing
+                # found, without a search per rule (the common case: plain prose).
+                clear = end if final else self._first_undecided(buf, pos)
+                out.append(buf[pos:clear])
+                return clear
             clear = end  # no rule can begin a match in [pos, clear)
             found: list[tuple[int, int, int, re.Match[str]]] = []  # start, -length, rule, match
             opens: list[int] = []  # each rule's first undecided start
@@ -323,6 +338,17 @@ class StreamMasker:
                 self._region = rule
         return pos
 
+    def _first_undecided(self, buf: str, pos: int) -> int:
+        """The first start of any rule that more text could still make a match (or the end).
+        Each rule's window is within the widest one, so no combined hit there means none."""
+        combined = self._any_partial
+        if (
+            combined is not None
+            and combined.search(buf, max(pos, len(buf) - self._max_reach + 1)) is None
+        ):
+            return len(buf)
+        return min(_undecided(_opener(rule), buf, pos) for rule in self._rules)
+
     def _in_region(self, rule: Region, buf: str, pos: int, final: bool) -> tuple[int, bool]:
         """Consume a region's text from ``pos``: (where to go on from, whether the region ended).
 
@@ -342,6 +368,24 @@ class StreamMasker:
 
     def __repr__(self) -> str:
         return f"<StreamMasker rules={len(self._rules)} held={self.held} masked={len(self.masked)}>"
+
+
+def _combined(regexes: Sequence[re.Pattern[str]]) -> re.Pattern[str] | None:
+    """One regex that matches where any of ``regexes`` does (each under its own flags), or None
+    when one has groups (a backreference would point at another alternative's) or the
+    alternation does not compile (a global inline flag inside it, say)."""
+    if not regexes or any(r.groups for r in regexes):
+        return None
+    kept = re.IGNORECASE | re.MULTILINE | re.DOTALL | re.VERBOSE
+    parts = []
+    for r in regexes:
+        flags = "".join(c for f, c in (*_FLAG_LETTERS, (re.VERBOSE, "x")) if r.flags & kept & f)
+        ascii_only = "a" if r.flags & re.ASCII else ""
+        parts.append(f"(?{ascii_only}{flags}:{r.pattern})")
+    try:
+        return re.compile("|".join(parts))
+    except re.error:
+        return None
 
 
 def _parts(rule: Rule) -> tuple[Pattern, ...]:
