@@ -24,6 +24,7 @@ from sseguard.teams.state import StateStore, Unavailable
 
 LOGGER = logging.getLogger("sseguard.state")
 BREAKER = "breaker"
+STOP_TIMEOUT = 2.0  # seconds the listening task gets to end at shutdown
 INSTRUCT = "instruct"
 
 
@@ -50,7 +51,8 @@ class SharedResilience:
         self._continuations.on_learn = None
         if self._listening is not None:
             self._listening.cancel()
-            await asyncio.gather(self._listening, return_exceptions=True)
+            # Bounded: a shutdown must not hang on a subscription that will not let go.
+            await asyncio.wait({self._listening}, timeout=STOP_TIMEOUT)
         if self._pending:
             await asyncio.wait(set(self._pending), timeout=1.0)
 

@@ -42,6 +42,8 @@ T = TypeVar("T")
 # failed attempt a second, not one each.
 RETRY_INTERVAL = 1.0
 UNREACHABLE = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
+CLOSE_TIMEOUT = 1.0  # seconds for a subscription to close before it is let go
+POLL = 1.0  # seconds a subscription's read waits before looking whether it is to stop
 
 # KEYS: rpm, tpm, streams, spent. ARGV: rpm, tpm, max_streams, budget (-1: none), request id,
 # lease seconds. Returns {"ok"} or {reason, seconds until it frees, spent}.
@@ -160,6 +162,7 @@ class RedisState:
         self._add_key = self._redis.register_script(ADD_KEY)
         self._revoke_key = self._redis.register_script(REVOKE_KEY)
         self._down_until = 0.0
+        self._closed = False
         # Facts this replica published come back on the channel: they carry its id, to be skipped.
         self.origin = os.urandom(8).hex()
 
@@ -241,21 +244,36 @@ class RedisState:
     async def listen(self, listener: Listener) -> None:
         """Subscribe, then read what is kept (so nothing published in between is missed), then
         follow the channel; after a lost connection, the same again once Redis answers."""
-        while True:
+        task = asyncio.current_task()
+        while not self._closed:
             pubsub = self._listening.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self._facts)
                 for raw in (await self._listening.hgetall(self._facts)).values():
                     self._deliver(raw, listener)
                 while True:
-                    message = await pubsub.get_message(timeout=None)
+                    # A read that waits at most POLL seconds, then a look at whether this task
+                    # is asked to stop: redis-py may swallow a cancellation that lands inside
+                    # a read (it reconnects and reads on), so it is not relied on alone.
+                    if task is not None and task.cancelling():
+                        raise asyncio.CancelledError
+                    if self._closed:
+                        return
+                    message = await pubsub.get_message(timeout=POLL)
                     if message is not None and message.get("type") == "message":
                         self._deliver(message["data"], listener)
             except UNREACHABLE:
+                # redis-py turns a cancellation that lands inside a read into a connection
+                # error: a task asked to stop (or a closed store) stops, never reconnects.
+                if task is not None and task.cancelling():
+                    raise asyncio.CancelledError from None
+                if self._closed:
+                    return
                 await asyncio.sleep(RETRY_INTERVAL)  # a retry interval, not a synchronisation
             finally:
-                with contextlib.suppress(*UNREACHABLE):
-                    await pubsub.aclose()
+                with contextlib.suppress(TimeoutError, *UNREACHABLE):
+                    async with asyncio.timeout(CLOSE_TIMEOUT):
+                        await pubsub.aclose()
 
     def _deliver(self, raw: bytes | str, listener: Listener) -> None:
         try:
@@ -266,6 +284,7 @@ class RedisState:
             listener(fact)
 
     async def close(self) -> None:
+        self._closed = True
         with contextlib.suppress(*UNREACHABLE):
             await self._redis.aclose()
             await self._listening.aclose()
